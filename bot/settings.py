@@ -1,0 +1,180 @@
+"""Configuration, read once from the environment (and `.env`) into a typed object.
+
+A missing or malformed value stops start-up with a `ConfigError` naming the variable and
+showing an example, so an operator never has to read a traceback to fix a typo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_DATABASE_FILE = "peerbot.db"
+
+_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+_SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message is one line for the operator."""
+
+    def __init__(self, variable: str, problem: str, example: str) -> None:
+        super().__init__(f"{variable}: {problem} (example: {variable}={example})")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str
+    secret: str
+    listen: str = "0.0.0.0"  # noqa: S104 - a webhook server must accept connections from Telegram
+    port: int = 8443
+    path: str = "/telegram"
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    database_url: str = f"sqlite:///{DEFAULT_DATABASE_FILE}"
+    coordinators: frozenset[int] = frozenset()
+    alert_chat_id: int | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    webhook: WebhookSettings | None = None
+    # How many chats are handled at the same time; each chat's own updates stay in order.
+    concurrent_chats: int = 64
+    log_level: str = "INFO"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, when the database is SQLite (where the generated key is kept)."""
+        if not self.database_url.startswith("sqlite"):
+            return None
+        raw = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
+        return Path(raw.split("?", 1)[0]) if raw and raw != ":memory:" else None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        token = get("TELEGRAM_BOT_TOKEN")
+        if token is None:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN", "is required", "123456789:AAExampleTokenFromBotFather_abcdefg"
+            )
+        if not _TOKEN_RE.match(token):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN",
+                "does not look like a token from @BotFather",
+                "123456789:AAExampleTokenFromBotFather_abcdefg",
+            )
+
+        api_url = (get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", api_url):
+            raise ConfigError("TELEGRAM_API_URL", "must be an http(s) URL", DEFAULT_API_URL)
+
+        database_url = get("DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_FILE}"
+        if not re.match(r"^(sqlite(\+aiosqlite)?|postgres(ql)?(\+asyncpg)?)://", database_url):
+            raise ConfigError(
+                "DATABASE_URL",
+                "must be a sqlite:/// or postgresql:// URL",
+                "postgresql://peerbot@localhost/peerbot",
+            )
+
+        coordinators = _parse_ids(get("PEERBOT_COORDINATORS"))
+
+        alert_chat_raw = get("PEERBOT_ALERT_CHAT_ID")
+        alert_chat_id: int | None = None
+        if alert_chat_raw is not None:
+            try:
+                alert_chat_id = int(alert_chat_raw)
+            except ValueError:
+                raise ConfigError(
+                    "PEERBOT_ALERT_CHAT_ID", "must be a chat id (a whole number)", "-1001234567890"
+                ) from None
+
+        secret_key = get("PEERBOT_SECRET_KEY")
+        if secret_key is not None:
+            from bot.storage.crypto import validate_key_list  # noqa: PLC0415 - keeps import light
+
+            problem = validate_key_list(secret_key)
+            if problem:
+                raise ConfigError(
+                    "PEERBOT_SECRET_KEY",
+                    f"{problem}; run `peerbot keygen` for a new key",
+                    "<44-character key from peerbot keygen>",
+                )
+
+        webhook = _parse_webhook(get)
+
+        concurrent = get("PEERBOT_CONCURRENT_CHATS") or "64"
+        if not concurrent.isdigit() or not 1 <= int(concurrent) <= 10_000:
+            raise ConfigError("PEERBOT_CONCURRENT_CHATS", "must be a number from 1 to 10000", "64")
+
+        log_level = (get("PEERBOT_LOG_LEVEL") or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError("PEERBOT_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR", "INFO")
+
+        return cls(
+            bot_token=token,
+            api_url=api_url,
+            database_url=database_url,
+            coordinators=coordinators,
+            alert_chat_id=alert_chat_id,
+            secret_key=secret_key,
+            webhook=webhook,
+            concurrent_chats=int(concurrent),
+            log_level=log_level,
+        )
+
+
+def _parse_ids(raw: str | None) -> frozenset[int]:
+    if raw is None:
+        return frozenset()
+    ids: set[int] = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise ConfigError(
+                "PEERBOT_COORDINATORS",
+                "must be comma-separated Telegram user ids",
+                "11111111,22222222",
+            )
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _parse_webhook(get: Callable[[str], str | None]) -> WebhookSettings | None:
+    url = get("WEBHOOK_URL")
+    if url is None:
+        return None
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError("WEBHOOK_URL", "must be an https URL", "https://bot.example.org/telegram")
+    secret = get("WEBHOOK_SECRET")
+    if secret is None or not _SECRET_TOKEN_RE.match(secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET",
+            "is required with WEBHOOK_URL: 1-256 characters A-Z, a-z, 0-9, _ and -",
+            "a-long-random-string_0123456789",
+        )
+    listen = get("WEBHOOK_LISTEN") or "0.0.0.0"  # noqa: S104 - Telegram must reach it
+    port_raw = get("WEBHOOK_PORT") or "8443"
+    if not port_raw.isdigit() or not 1 <= int(port_raw) <= 65535:
+        raise ConfigError("WEBHOOK_PORT", "must be a port number", "8443")
+    path = get("WEBHOOK_PATH")
+    if path is None:
+        path = urlsplit(url).path or "/"
+    if not path.startswith("/"):
+        raise ConfigError("WEBHOOK_PATH", "must start with /", "/telegram")
+    return WebhookSettings(url=url, secret=secret, listen=listen, port=int(port_raw), path=path)

@@ -1,0 +1,72 @@
+"""The async engine, and the one place where SQLite and PostgreSQL are told apart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.sql.schema import Table
+
+
+def async_url(database_url: str) -> str:
+    """Map the operator-facing URL (`sqlite:///x.db`, `postgresql://…`) to an async driver."""
+    scheme, sep, rest = database_url.partition("://")
+    if not sep:
+        raise ValueError("not a database URL")
+    if scheme in ("sqlite", "sqlite+aiosqlite"):
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"unsupported database scheme {scheme!r}")
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    url = async_url(database_url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, foreign keys, and BEGIN IMMEDIATE.
+
+    With SQLite's default deferred transactions, two concurrent writers can both hold a read
+    lock and then fail to upgrade ("database is locked") no matter the busy timeout. Taking the
+    write lock at BEGIN makes concurrent transactions wait their turn instead.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def insert_ignoring_conflicts(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> int:
+    """Insert rows, skipping those whose `keys` already exist. Returns how many were new."""
+    if not rows:
+        return 0
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    stmt = insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,100 @@
+"""Tables. Free text is `EncryptedText`; timestamps are UTC (`UTCDateTime`).
+
+What is stored is the least the bot needs: a member is a Telegram id, a chosen display name
+(encrypted), a timezone and a language, and what they consented to and when.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import EncryptedText, UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Inbound(SQLModel, table=True):
+    """An update from Telegram, stored before it is confirmed so a crash cannot lose it."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (Index("ix_inbound_status_update", "status", "update_id"),)
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # Chat the update belongs to, so replayed updates keep their per-chat order.
+    chat_key: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The raw update (it contains what the member wrote): encrypted, and cleared once handled.
+    payload: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    display_name: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    timezone: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    language: str = Field(default="en", sa_column=Column(String(8), nullable=False))
+    # Onboarding progress: consent -> name -> timezone -> done.
+    step: str = Field(default="consent", sa_column=Column(String(16), nullable=False))
+    # Which free-text answer the bot is waiting for from this member, if any.
+    awaiting: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    # Invite code the member arrived with; the group is joined when onboarding completes.
+    pending_invite: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    consent_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    consent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    declined_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    declined_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    can_facilitate: bool = Field(default=False, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class PeerGroup(SQLModel, table=True):
+    __tablename__ = "peer_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    invite_code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, unique=True))
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("group_id", "member_id", name="uq_membership_group_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("peer_group.id", ondelete="CASCADE"), nullable=False)
+    )
+    member_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    role: str = Field(default="member", sa_column=Column(String(16), nullable=False))
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when: role changes, group creation and linking."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    actor_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    subject_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    group_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))

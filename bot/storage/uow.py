@@ -1,0 +1,279 @@
+"""Unit of work and repositories.
+
+A `UnitOfWork` is one transaction: it rolls back unless `commit()` is called, and repositories
+never commit on their own. When the work runs on behalf of a Telegram update (see
+`handling_update`), committing also marks that update's inbound row done, in the same
+transaction — so a member's action is applied exactly once even if the update is handled again
+after a crash.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.storage.db import insert_ignoring_conflicts
+from bot.storage.models import AuditEvent, Inbound, Member, Membership, PeerGroup, utcnow
+
+
+class AlreadyHandled(Exception):
+    """The update this work belongs to was already handled (by an earlier run or a replica)."""
+
+
+@dataclass
+class _UpdateTicket:
+    update_id: int
+    marked: bool = False
+
+
+_current_update: contextvars.ContextVar[_UpdateTicket | None] = contextvars.ContextVar(
+    "peerbot_current_update", default=None
+)
+
+
+@contextmanager
+def handling_update(update_id: int) -> Iterator[_UpdateTicket]:
+    """Bind work done in this context (task) to a Telegram update."""
+    ticket = _UpdateTicket(update_id)
+    token = _current_update.set(ticket)
+    try:
+        yield ticket
+    finally:
+        _current_update.reset(token)
+
+
+class UnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._committed = False
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.members = MemberRepository(self.session)
+        self.groups = GroupRepository(self.session)
+        self.memberships = MembershipRepository(self.session)
+        self.audit = AuditRepository(self.session)
+        self.inbound = InboundRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        ticket = _current_update.get()
+        if ticket is not None and not ticket.marked:
+            if not await self.inbound.mark_done(ticket.update_id):
+                await self.session.rollback()
+                raise AlreadyHandled(ticket.update_id)
+        await self.session.commit()
+        self._committed = True
+        if ticket is not None:
+            ticket.marked = True
+
+
+class Database:
+    """Owns the engine; hands out units of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class MemberRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_telegram_id(self, telegram_id: int, *, for_update: bool = False) -> Member | None:
+        stmt = select(Member).where(Member.telegram_id == telegram_id)  # type: ignore[arg-type]
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_id(self, member_id: int) -> Member | None:
+        return await self.session.get(Member, member_id)
+
+    async def add(self, member: Member) -> Member:
+        self.session.add(member)
+        await self.session.flush()
+        return member
+
+    async def delete(self, member: Member) -> None:
+        await self.session.delete(member)
+
+
+class GroupRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_id(self, group_id: int) -> PeerGroup | None:
+        return await self.session.get(PeerGroup, group_id)
+
+    async def by_invite_code(self, code: str) -> PeerGroup | None:
+        stmt = select(PeerGroup).where(PeerGroup.invite_code == code)  # type: ignore[arg-type]
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_chat_id(self, chat_id: int) -> PeerGroup | None:
+        stmt = select(PeerGroup).where(PeerGroup.chat_id == chat_id)  # type: ignore[arg-type]
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add(self, group: PeerGroup) -> PeerGroup:
+        self.session.add(group)
+        await self.session.flush()
+        return group
+
+    async def for_member(self, member_id: int) -> list[tuple[PeerGroup, str]]:
+        """The member's groups with their role in each, oldest membership first."""
+        stmt = (
+            select(PeerGroup, Membership.role)
+            .join(Membership, Membership.group_id == PeerGroup.id)  # type: ignore[arg-type]
+            .where(Membership.member_id == member_id)  # type: ignore[arg-type]
+            .order_by(Membership.joined_at, PeerGroup.id)  # type: ignore[arg-type]
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [(row[0], row[1]) for row in rows]
+
+
+class MembershipRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, group_id: int, member_id: int) -> Membership | None:
+        stmt = select(Membership).where(
+            Membership.group_id == group_id,  # type: ignore[arg-type]
+            Membership.member_id == member_id,  # type: ignore[arg-type]
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add(self, membership: Membership) -> Membership:
+        self.session.add(membership)
+        await self.session.flush()
+        return membership
+
+    async def remove(self, group_id: int, member_id: int) -> bool:
+        result = await self.session.execute(
+            delete(Membership).where(
+                Membership.group_id == group_id,  # type: ignore[arg-type]
+                Membership.member_id == member_id,  # type: ignore[arg-type]
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def count(self, group_id: int) -> int:
+        stmt = select(func.count()).where(Membership.group_id == group_id)  # type: ignore[arg-type]
+        return int((await self.session.execute(stmt)).scalar_one())
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def record(
+        self,
+        action: str,
+        *,
+        actor_id: int | None = None,
+        subject_id: int | None = None,
+        group_id: int | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEvent(action=action, actor_id=actor_id, subject_id=subject_id, group_id=group_id)
+        )
+
+    async def actions(self) -> list[AuditEvent]:
+        stmt = select(AuditEvent).order_by(AuditEvent.id)  # type: ignore[arg-type]
+        return list((await self.session.execute(stmt)).scalars())
+
+
+class InboundRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def store(self, rows: Sequence[tuple[int, int | None, str]]) -> int:
+        """Store (update_id, chat_key, payload) rows; already-known update ids are ignored."""
+        now = utcnow()
+        values: list[dict[str, Any]] = [
+            {
+                "update_id": update_id,
+                "chat_key": chat_key,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "received_at": now,
+            }
+            for update_id, chat_key, payload in rows
+        ]
+        return await insert_ignoring_conflicts(
+            self.session, Inbound.__table__, values, ["update_id"]  # type: ignore[attr-defined]
+        )
+
+    async def status_of(self, update_id: int) -> str | None:
+        stmt = select(Inbound.status).where(Inbound.update_id == update_id)  # type: ignore[arg-type]
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def mark_done(self, update_id: int) -> bool:
+        """Mark done and drop the stored payload; False if it was already done."""
+        result = await self.session.execute(
+            update(Inbound)
+            .where(Inbound.update_id == update_id, Inbound.status != "done")  # type: ignore[arg-type]
+            .values(status="done", payload=None, done_at=utcnow())
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def record_failure(self, update_id: int, *, give_up_after: int) -> str:
+        """Count a failed attempt; after `give_up_after` attempts the row is parked as failed."""
+        row = await self.session.get(Inbound, update_id, with_for_update=True)
+        if row is None or row.status == "done":
+            return "done"
+        row.attempts += 1
+        if row.attempts >= give_up_after:
+            row.status = "failed"
+        return row.status
+
+    async def unfinished(self, limit: int = 1000) -> list[Inbound]:
+        stmt = (
+            select(Inbound)
+            .where(Inbound.status == "pending")  # type: ignore[arg-type]
+            .order_by(Inbound.update_id)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def counts(self) -> dict[str, int]:
+        stmt = select(Inbound.status, func.count()).group_by(Inbound.status)
+        return {status: int(n) for status, n in (await self.session.execute(stmt)).all()}
+
+    async def latest_update_id(self) -> int | None:
+        value = (await self.session.execute(select(func.max(Inbound.update_id)))).scalar_one()
+        return int(value) if value is not None else None
+
+    async def prune_done(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(Inbound).where(
+                Inbound.status == "done",  # type: ignore[arg-type]
+                Inbound.done_at < before,  # type: ignore[operator]
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
