@@ -115,6 +115,10 @@ class MemberRepository:
     async def by_id(self, member_id: int) -> Member | None:
         return await self.session.get(Member, member_id)
 
+    async def facilitator_telegram_ids(self) -> list[int]:
+        stmt = select(Member.telegram_id).where(Member.can_facilitate.is_(True))  # type: ignore[attr-defined]
+        return [int(t) for t in (await self.session.execute(stmt)).scalars()]
+
     async def add(self, member: Member) -> Member:
         self.session.add(member)
         await self.session.flush()
@@ -180,6 +184,18 @@ class MembershipRepository:
             )
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def facilitator_telegram_ids(self, group_id: int) -> list[int]:
+        stmt = (
+            select(Member.telegram_id)
+            .join(Membership, Membership.member_id == Member.id)  # type: ignore[arg-type]
+            .where(
+                Membership.group_id == group_id,  # type: ignore[arg-type]
+                Membership.role == "facilitator",  # type: ignore[arg-type]
+            )
+            .order_by(Membership.joined_at)  # type: ignore[arg-type]
+        )
+        return [int(t) for t in (await self.session.execute(stmt)).scalars()]
 
     async def count(self, group_id: int) -> int:
         stmt = select(func.count()).where(Membership.group_id == group_id)  # type: ignore[arg-type]

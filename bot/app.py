@@ -1,0 +1,90 @@
+"""The composition root: `build_application(settings)` is used by production and tests alike."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+
+from bot.context import BotContext, BotData, PeerbotApplication
+from bot.handlers import register_all
+from bot.handlers.menus import publish_default_commands
+from bot.services import Services
+from bot.settings import Settings
+from bot.storage.crypto import install_keyring, load_or_create_key_file
+from bot.storage.db import create_engine
+from bot.storage.migrate import upgrade_to_head
+from bot.storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+KEY_FILE_NAME = "peerbot.key"
+
+
+def build_application(settings: Settings) -> PeerbotApplication:
+    application: PeerbotApplication = (
+        ApplicationBuilder()
+        .token(settings.bot_token)
+        .base_url(f"{settings.api_url}/bot")
+        .base_file_url(f"{settings.api_url}/file/bot")
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .updater(None)  # intake is ours: updates are stored before they are confirmed
+        .post_init(_post_init(settings))
+        .post_shutdown(_post_shutdown)
+        .connect_timeout(10)
+        .read_timeout(15)
+        .write_timeout(15)
+        .pool_timeout(10)
+        .connection_pool_size(max(8, settings.concurrent_chats))
+        .build()
+    )
+    register_all(application)
+    return application
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """The configured key, or one generated into a 0600 file beside the SQLite database."""
+    if settings.secret_key:
+        return settings.secret_key
+    db_path = settings.sqlite_path
+    if db_path is None:
+        raise RuntimeError(
+            "PEERBOT_SECRET_KEY: is required with PostgreSQL "
+            "(example: PEERBOT_SECRET_KEY=<output of peerbot keygen>)"
+        )
+    key_path = Path(db_path).resolve().parent / KEY_FILE_NAME
+    key, created = load_or_create_key_file(key_path)
+    if created:
+        log.warning(
+            "PEERBOT_SECRET_KEY is not set: generated a new key in %s (owner-only). "
+            "Back it up: without it the stored names and messages cannot be read.",
+            key_path,
+        )
+    return key
+
+
+def _post_init(settings: Settings):  # type: ignore[no-untyped-def]
+    async def post_init(application: PeerbotApplication) -> None:
+        install_keyring(resolve_secret_key(settings))
+        engine = create_engine(settings.database_url)
+        await upgrade_to_head(engine)
+        db = Database(engine)
+        services = Services.build(db, settings.coordinators)
+        application.bot_data.open(settings, services)
+        application.bot_data.database = db
+        await publish_default_commands(
+            application.bot,
+            application.bot_data.catalogue,
+            settings.coordinators,
+            await services.roles.facilitator_ids(),
+        )
+
+    return post_init
+
+
+async def _post_shutdown(application: PeerbotApplication) -> None:
+    db = application.bot_data.database
+    if db is not None:
+        await db.dispose()

@@ -1,0 +1,57 @@
+"""Typed callback context: handlers reach services as `context.services`, never via dict keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.locales import Catalogue, catalogue
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from bot.storage.uow import Database
+    from bot.settings import Settings
+
+
+class BotData:
+    """Application-wide state, filled in by `post_init` once resources are open."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+        self._settings: Settings | None = None
+        self.catalogue: Catalogue = catalogue()
+        # update_id -> exception raised by a handler, read by the intake runner after handling.
+        self.failures: dict[int, BaseException] = {}
+        self.database: Database | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("services are not open yet (post_init has not run)")
+        return self._services
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            raise RuntimeError("settings are not set")
+        return self._settings
+
+    def open(self, settings: Settings, services: Services) -> None:
+        self._settings = settings
+        self._services = services
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+    @property
+    def texts(self) -> Catalogue:
+        return self.bot_data.catalogue
+
+
+PeerbotApplication = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
+]

@@ -1,0 +1,27 @@
+"""Telegram glue, one module per feature. The whole bot's surface, on one screen."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from bot.handlers import (
+    errors,
+    fallbacks,
+    groups,
+    menus,
+    onboarding,
+    roles,
+    settings,
+    text_input,
+)
+
+
+def register_all(application: Application) -> None:  # type: ignore[type-arg]
+    onboarding.register(application)   # /start, consent, name, timezone
+    settings.register(application)     # /settings
+    groups.register(application)       # /newgroup /groups /invite /leave /link, removal
+    roles.register(application)        # /grant /revoke
+    menus.register(application)        # /help
+    text_input.register(application)   # answers to questions the bot asked
+    fallbacks.register(application)    # unknown commands, stale buttons
+    errors.register(application)       # the error handler

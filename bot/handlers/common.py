@@ -1,0 +1,96 @@
+"""What every handler needs: the person's language, replying in catalogue text, and the edge
+where service errors become kind words."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.context import BotContext
+from bot.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+
+# Longest text a member may send where the bot reads it; anything longer is refused kindly.
+MAX_INPUT_CHARS = 4000
+
+
+async def language(update: Update, context: BotContext) -> str:
+    user = update.effective_user
+    if user is None:
+        return "en"
+    return await context.services.members.language_of(user.id, user.language_code)
+
+
+async def say(
+    update: Update,
+    context: BotContext,
+    key: str,
+    /,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    **params: object,
+) -> Message | None:
+    """Send catalogue text `key` to the chat the update came from."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    text = context.texts.t(await language(update, context), key, **params)
+    return await context.bot.send_message(
+        chat.id,
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=reply_markup,
+        link_preview_options=None,
+    )
+
+
+def buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data)."""
+    for row in rows:
+        for _, data in row:
+            assert 0 < len(data.encode()) <= 64, "callback data must be 1-64 bytes"
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+async def settle_query(update: Update, *, keep_buttons: bool = False) -> None:
+    """Acknowledge a button press and (usually) remove the buttons, so it cannot be pressed twice."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    if not keep_buttons and query.message is not None and isinstance(query.message, Message):
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except BadRequest:
+            pass  # already without buttons (a double press): nothing to do
+
+
+def edge(handler: Handler) -> Handler:
+    """Translate service errors into catalogue text; everything else goes to the error handler."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: BotContext) -> None:
+        try:
+            await handler(update, context)
+        except ServiceError as error:
+            log.info("refused: %s (%s)", type(error).__name__, error.key)
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            await say(update, context, error.key, **error.params)
+
+    return wrapper
+
+
+def private_text(update: Update) -> str | None:
+    message = update.effective_message
+    return message.text if message is not None else None

@@ -1,0 +1,212 @@
+"""Groups: /newgroup, /groups, /invite, /leave, and /link in a Telegram group chat."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    filters,
+)
+
+from bot.context import BotContext
+from bot.core.invites import invite_link
+from bot.core.profile import GROUP_NAME_MAX, GROUP_NAME_MIN
+from bot.handlers.common import buttons, edge, language, say, settle_query
+from bot.services.errors import NeedsOnboarding, NotAllowed
+from bot.services.groups import GroupInfo
+from bot.services.members import Awaiting
+
+log = logging.getLogger(__name__)
+
+
+def _link(context: BotContext, group: GroupInfo) -> str:
+    return invite_link(context.bot.username, group.invite_code)
+
+
+@edge
+async def new_group(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    name = " ".join(context.args or [])
+    if name:
+        await create_group_named(update, context, name)
+        return
+    profile = await context.services.members.profile(user.id)
+    if profile is None or profile.step != "done":
+        raise NeedsOnboarding
+    if profile.role == "member":
+        raise NotAllowed
+    await context.services.members.expect(user.id, Awaiting.GROUP_NAME)
+    await say(update, context, "groups.ask_name", min=GROUP_NAME_MIN, max=GROUP_NAME_MAX)
+
+
+async def create_group_named(update: Update, context: BotContext, name: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    group = await context.services.groups.create_group(user.id, name)
+    await say(update, context, "groups.created", group=group.name, link=_link(context, group))
+
+
+@edge
+async def list_groups(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    groups = await context.services.groups.my_groups(user.id)
+    if not groups:
+        await say(update, context, "groups.none")
+        return
+    lang = await language(update, context)
+    t = context.texts.t
+    lines = [t(lang, "groups.list_header")]
+    for group in groups:
+        role = t(lang, "groups.role_facilitator") if group.role == "facilitator" else ""
+        lines.append(t(lang, "groups.list_item", group=group.name, role=role))
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, "\n".join(lines), parse_mode="HTML")
+
+
+@edge
+async def invite(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    groups = await context.services.groups.managed_groups(user.id)
+    if not groups:
+        await say(update, context, "groups.no_groups_to_manage")
+        return
+    if len(groups) == 1:
+        await _show_invite(update, context, groups[0].id)
+        return
+    await say(
+        update, context, "groups.invite_choose",
+        reply_markup=buttons([[(g.name, f"grp:inv:{g.id}")] for g in groups]),
+    )
+
+
+async def _show_invite(update: Update, context: BotContext, group_id: int) -> None:
+    user = update.effective_user
+    assert user is not None
+    group = await context.services.groups.invite(user.id, group_id)
+    lang = await language(update, context)
+    await say(
+        update, context, "groups.invite", group=group.name, link=_link(context, group),
+        reply_markup=buttons([[(context.texts.t(lang, "groups.rotate_button"), f"grp:rot:{group.id}")]]),
+    )
+
+
+@edge
+async def leave(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    groups = await context.services.groups.my_groups(user.id)
+    if not groups:
+        await say(update, context, "groups.none")
+        return
+    await say(
+        update, context, "groups.leave_choose",
+        reply_markup=buttons([[(g.name, f"grp:leave:{g.id}")] for g in groups]),
+    )
+
+
+@edge
+async def link(update: Update, context: BotContext) -> None:
+    """/link in a group chat: tie the chat to the facilitator's group."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    already = await context.services.groups.linked_group_name(chat.id)
+    if already is not None:
+        await say(update, context, "groups.already_linked", group=already)
+        return
+    groups = await context.services.groups.managed_groups(user.id)
+    if not groups:
+        raise NotAllowed
+    if len(groups) == 1:
+        await _link_chat(update, context, groups[0].id)
+        return
+    await say(
+        update, context, "groups.link_choose",
+        reply_markup=buttons([[(g.name, f"grp:link:{g.id}")] for g in groups]),
+    )
+
+
+async def _link_chat(update: Update, context: BotContext, group_id: int) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    result = await context.services.groups.link_chat(user.id, chat.id, group_id)
+    key = "groups.already_linked" if result.already_linked else "groups.linked"
+    await say(update, context, key, group=result.group_name)
+
+
+@edge
+async def on_group_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    chat = update.effective_chat
+    assert query is not None and user is not None and query.data is not None
+    _, action, raw_id = query.data.split(":", 2)
+    if not raw_id.isdigit():
+        await settle_query(update)
+        await say(update, context, "common.stale_button")
+        return
+    group_id = int(raw_id)
+    in_private = chat is not None and chat.type == "private"
+    if action == "link" and not in_private:
+        # Anyone in the group can press; only the group's facilitator's press counts.
+        await query.answer()
+        await _link_chat(update, context, group_id)
+        await settle_query(update)
+        return
+    await settle_query(update, keep_buttons=action == "inv")
+    if not in_private:
+        await say(update, context, "common.private_only")
+    elif action == "inv":
+        await _show_invite(update, context, group_id)
+    elif action == "rot":
+        group = await context.services.groups.rotate_invite(user.id, group_id)
+        await say(update, context, "groups.rotated", group=group.name, link=_link(context, group))
+    elif action == "leave":
+        name = await context.services.groups.leave(user.id, group_id)
+        await say(update, context, "groups.left", group=name)
+    else:
+        await say(update, context, "common.stale_button")
+
+
+async def on_bot_membership(update: Update, context: BotContext) -> None:
+    """Notice when the bot is removed from a linked chat, and tell its facilitators."""
+    change: ChatMemberUpdated | None = update.my_chat_member
+    if change is None or change.chat.type == "private":
+        return
+    status = change.new_chat_member.status
+    if status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        return
+    unlinked = await context.services.groups.chat_removed(change.chat.id)
+    if unlinked is None:
+        return
+    log.info("bot removed from a linked chat; group unlinked")
+    for telegram_id in unlinked.facilitator_telegram_ids:
+        try:
+            text = context.texts.t("en", "groups.bot_removed", group=unlinked.group_name)
+            await context.bot.send_message(telegram_id, text, parse_mode="HTML")
+        except TelegramError as exc:
+            log.warning("could not tell a facilitator about the removal: %s", type(exc).__name__)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    groups_only = filters.ChatType.GROUPS
+    application.add_handler(CommandHandler("newgroup", new_group, filters=private))
+    application.add_handler(CommandHandler("groups", list_groups, filters=private))
+    application.add_handler(CommandHandler("invite", invite, filters=private))
+    application.add_handler(CommandHandler("leave", leave, filters=private))
+    application.add_handler(CommandHandler("link", link, filters=groups_only))
+    application.add_handler(CallbackQueryHandler(on_group_button, pattern=r"^grp:(inv|rot|leave|link):"))
+    application.add_handler(ChatMemberHandler(on_bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -1,0 +1,95 @@
+"""Command menus per role, published with setMyCommands (scoped), and /help."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Bot,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import Application, CommandHandler
+
+from bot.context import BotContext
+from bot.core.roles import Role
+from bot.handlers.common import edge, language
+from bot.locales import Catalogue
+
+log = logging.getLogger(__name__)
+
+MEMBER_COMMANDS = ("start", "groups", "settings", "leave", "help")
+FACILITATOR_COMMANDS = (*MEMBER_COMMANDS[:-1], "newgroup", "invite", "help")
+COORDINATOR_COMMANDS = (*FACILITATOR_COMMANDS[:-1], "grant", "revoke", "help")
+GROUP_CHAT_COMMANDS = ("link", "help")
+
+_FOR_ROLE = {
+    Role.MEMBER: MEMBER_COMMANDS,
+    Role.FACILITATOR: FACILITATOR_COMMANDS,
+    Role.COORDINATOR: COORDINATOR_COMMANDS,
+}
+
+
+def _commands(texts: Catalogue, names: tuple[str, ...], lang: str = "en") -> list[BotCommand]:
+    return [BotCommand(name, texts.t(lang, f"commands.{name}")) for name in names]
+
+
+async def publish_default_commands(
+    bot: Bot, texts: Catalogue, coordinators: frozenset[int], facilitators: list[int]
+) -> None:
+    await bot.set_my_commands(_commands(texts, MEMBER_COMMANDS), scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(_commands(texts, GROUP_CHAT_COMMANDS), scope=BotCommandScopeAllGroupChats())
+    for telegram_id in facilitators:
+        if telegram_id not in coordinators:
+            await _set_for_chat(bot, texts, telegram_id, Role.FACILITATOR)
+    for telegram_id in coordinators:
+        await _set_for_chat(bot, texts, telegram_id, Role.COORDINATOR)
+
+
+async def _set_for_chat(bot: Bot, texts: Catalogue, telegram_id: int, role: Role) -> None:
+    try:
+        await bot.set_my_commands(
+            _commands(texts, _FOR_ROLE[role]), scope=BotCommandScopeChat(telegram_id)
+        )
+    except TelegramError as exc:
+        # e.g. a coordinator who has not opened a chat with the bot yet
+        log.info("command menu not set for one chat: %s", type(exc).__name__)
+
+
+async def publish_commands_for(context: BotContext, telegram_id: int) -> None:
+    profile = await context.services.members.profile(telegram_id)
+    role = profile.role if profile else Role.MEMBER
+    if role is Role.MEMBER:
+        try:
+            await context.bot.delete_my_commands(scope=BotCommandScopeChat(telegram_id))
+        except TelegramError as exc:
+            log.info("command menu not reset for one chat: %s", type(exc).__name__)
+        return
+    await _set_for_chat(context.bot, context.texts, telegram_id, role)
+
+
+@edge
+async def help_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    lang = await language(update, context)
+    profile = await context.services.members.profile(user.id)
+    is_coordinator = context.services.roles.is_coordinator(user.id)
+    role = Role.COORDINATOR if is_coordinator else (profile.role if profile else Role.MEMBER)
+    t = context.texts.t
+    parts = [t(lang, "help.member")]
+    if role in (Role.FACILITATOR, Role.COORDINATOR):
+        parts.append(t(lang, "help.facilitator"))
+    if role is Role.COORDINATOR:
+        parts.append(t(lang, "help.coordinator"))
+    parts.append(t(lang, "help.crisis"))
+    await context.bot.send_message(chat.id, "\n\n".join(parts), parse_mode="HTML")
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("help", help_command))

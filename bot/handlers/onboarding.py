@@ -1,0 +1,178 @@
+"""/start, consent, display name and timezone: a member's first minutes with the bot."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from bot.core.invites import code_from_start_payload
+from bot.core.profile import NAME_MAX, NAME_MIN, TIMEZONE_REGIONS
+from bot.handlers.common import buttons, edge, language, say, settle_query
+from bot.services.groups import JoinResult
+from bot.services.members import Progress, Step
+
+
+def consent_keyboard(context: BotContext, lang: str, invite_code: str | None) -> InlineKeyboardMarkup:
+    t = context.texts.t
+    return buttons(
+        [
+            [(t(lang, "onboarding.accept_button"), f"ob:yes:{invite_code or '-'}")],
+            [(t(lang, "onboarding.decline_button"), "ob:no")],
+        ]
+    )
+
+
+def region_keyboard(context: BotContext, lang: str) -> InlineKeyboardMarkup:
+    t = context.texts.t
+    regions = [(t(lang, f"region.{r}"), f"tz:r:{r}") for r in TIMEZONE_REGIONS]
+    rows = [regions[i : i + 2] for i in range(0, len(regions), 2)]
+    rows.append([(t(lang, "region.other"), "tz:other")])
+    return buttons(rows)
+
+
+def zone_keyboard(region: str) -> InlineKeyboardMarkup:
+    zones = [(z.rsplit("/", 1)[1].replace("_", " "), f"tz:z:{z}") for z in TIMEZONE_REGIONS[region]]
+    rows = [zones[i : i + 3] for i in range(0, len(zones), 3)]
+    return buttons(rows)
+
+
+async def show_consent(
+    update: Update, context: BotContext, lang: str, invite_code: str | None, reconsent: bool
+) -> None:
+    bot_name = context.bot.first_name
+    if reconsent:
+        await say(update, context, "onboarding.reconsent")
+    else:
+        await say(update, context, "onboarding.welcome", bot_name=bot_name)
+    await say(update, context, "onboarding.rules")
+    await say(update, context, "onboarding.privacy")
+    await say(
+        update,
+        context,
+        "onboarding.consent_question",
+        reply_markup=consent_keyboard(context, lang, invite_code),
+    )
+
+
+async def report_join(update: Update, context: BotContext, joined: JoinResult | None) -> None:
+    if joined is None:
+        return
+    if joined.group_name is None:
+        await say(update, context, "onboarding.invite_invalid")
+    elif joined.already_member:
+        await say(update, context, "onboarding.already_in_group", group=joined.group_name)
+    else:
+        await say(update, context, "onboarding.joined_group", group=joined.group_name)
+
+
+async def continue_onboarding(update: Update, context: BotContext, progress: Progress) -> None:
+    """Ask for whatever onboarding still needs, or welcome the member in."""
+    profile = progress.profile
+    lang = profile.language
+    if profile.step == Step.NAME:
+        await say(update, context, "onboarding.ask_name", min=NAME_MIN, max=NAME_MAX)
+    elif profile.step == Step.TIMEZONE:
+        await say(
+            update,
+            context,
+            "onboarding.ask_timezone",
+            name=profile.display_name,
+            reply_markup=region_keyboard(context, lang),
+        )
+    elif profile.step == Step.DONE:
+        if progress.just_finished:
+            await say(
+                update, context, "onboarding.finished",
+                name=profile.display_name, timezone=profile.timezone,
+            )
+        await report_join(update, context, progress.joined)
+        await say(update, context, "menu.main")
+
+
+@edge
+async def start(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    payload = context.args[0] if context.args else None
+    code = code_from_start_payload(payload)
+    services = context.services
+    result = await services.members.start(user.id, code)
+    lang = result.profile.language if result.profile else await language(update, context)
+    if payload and code is None:
+        await say(update, context, "onboarding.invite_invalid")
+    if result.profile is None or result.reconsent:
+        await show_consent(update, context, lang, code, result.reconsent)
+        return
+    profile = result.profile
+    if profile.step == Step.DONE:
+        await say(update, context, "onboarding.already_onboarded", name=profile.display_name)
+        await report_join(update, context, result.joined)
+        await say(update, context, "menu.main")
+        return
+    if code:
+        await say(update, context, "onboarding.invite_saved")
+    await continue_onboarding(update, context, Progress(profile))
+
+
+@edge
+async def on_consent(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None and query.data is not None
+    await settle_query(update)
+    parts = query.data.split(":")
+    if parts[1] == "no":
+        await context.services.members.decline_consent(user.id)
+        await say(update, context, "onboarding.declined")
+        return
+    code = parts[2] if len(parts) > 2 and parts[2] != "-" else None
+    progress = await context.services.members.accept_consent(user.id, user.language_code, code)
+    await continue_onboarding(update, context, progress)
+
+
+@edge
+async def on_timezone_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None and query.data is not None
+    parts = query.data.split(":", 2)
+    await settle_query(update)
+    if parts[1] == "r" and len(parts) == 3 and parts[2] in TIMEZONE_REGIONS:
+        await say(update, context, "onboarding.choose_zone", reply_markup=zone_keyboard(parts[2]))
+        return
+    if parts[1] == "other":
+        await say(update, context, "region.type_city")
+        return
+    if parts[1] == "z" and len(parts) == 3:
+        await apply_timezone(update, context, parts[2])
+        return
+    await say(update, context, "common.stale_button")
+
+
+async def apply_timezone(update: Update, context: BotContext, raw: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    progress = await context.services.members.set_timezone(user.id, raw)
+    if progress.just_finished or progress.profile.step != Step.DONE:
+        await continue_onboarding(update, context, progress)
+    else:
+        await say(update, context, "settings.timezone_changed", timezone=progress.profile.timezone)
+
+
+async def apply_name(update: Update, context: BotContext, raw: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    before = await context.services.members.profile(user.id)
+    progress = await context.services.members.set_display_name(user.id, raw)
+    if before is not None and before.step == Step.DONE:
+        await say(update, context, "settings.name_changed", name=progress.profile.display_name)
+    else:
+        await continue_onboarding(update, context, progress)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", start, filters=private))
+    application.add_handler(CallbackQueryHandler(on_consent, pattern=r"^ob:(yes:[A-Za-z0-9_-]+|no)$"))
+    application.add_handler(CallbackQueryHandler(on_timezone_button, pattern=r"^tz:"))

@@ -1,0 +1,53 @@
+"""Free text in a private chat: the answer to whatever the bot last asked, if anything."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.handlers.common import MAX_INPUT_CHARS, edge, say
+from bot.handlers.groups import create_group_named
+from bot.handlers.onboarding import apply_name, apply_timezone
+from bot.services.members import Awaiting
+
+
+@edge
+async def on_private_text(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    message = update.effective_message
+    assert user is not None and message is not None and message.text is not None
+    profile = await context.services.members.profile(user.id)
+    if profile is None or profile.awaiting is None:
+        if profile is None or not profile.consent_current:
+            await say(update, context, "common.start_first")
+        else:
+            await say(update, context, "common.no_text_expected")
+        return
+    text = message.text
+    if len(text) > MAX_INPUT_CHARS:
+        await say(update, context, "common.too_long", max=MAX_INPUT_CHARS)
+        return
+    if profile.awaiting is Awaiting.NAME:
+        await apply_name(update, context, text)
+    elif profile.awaiting is Awaiting.TIMEZONE:
+        await apply_timezone(update, context, text)
+    elif profile.awaiting is Awaiting.GROUP_NAME:
+        await create_group_named(update, context, text)
+
+
+@edge
+async def on_private_other(update: Update, context: BotContext) -> None:
+    """Stickers, photos, voice notes: kindly say what the bot understands."""
+    await say(update, context, "common.no_text_expected")
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+                       on_private_text)
+    )
+    application.add_handler(
+        MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_private_other)
+    )

@@ -1,0 +1,83 @@
+"""Start and stop the bot: the application, durable intake, and polling or a webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from bot.app import build_application
+from bot.context import PeerbotApplication
+from bot.handlers.errors import apologise
+from bot.intake import Poller, UpdateRunner, WebhookServer
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 10.0
+
+
+class BotRuntime:
+    def __init__(self, settings: Settings, application: PeerbotApplication | None = None) -> None:
+        self.settings = settings
+        self.application = application or build_application(settings)
+        self.runner: UpdateRunner | None = None
+        self.poller: Poller | None = None
+        self.webhook: WebhookServer | None = None
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        self.runner = UpdateRunner(
+            app, app.bot_data.services.intake, self.settings.concurrent_chats,
+            on_parked=lambda update: apologise(app, update),
+        )
+        await self.runner.replay_unfinished()
+        if self.settings.webhook is not None:
+            self.webhook = WebhookServer(app, self.runner, self.settings.webhook)
+            await self.webhook.start()
+            log.info("bot started (webhook)")
+        else:
+            self.poller = Poller(app, self.runner)
+            await self.poller.start()
+            log.info("bot started (long polling)")
+
+    async def stop(self) -> None:
+        app = self.application
+        if self.poller is not None:
+            await self.poller.stop()
+        if self.webhook is not None:
+            await self.webhook.stop()
+        if self.runner is not None and not await self.runner.drain(DRAIN_SECONDS):
+            log.warning("stopping with updates still being handled; they resume at next start")
+            await self.runner.cancel()
+        if app.running:
+            await app.stop()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        await app.shutdown()
+        log.info("bot stopped")
+
+
+async def run_until_stopped(settings: Settings) -> None:
+    runtime = BotRuntime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    try:
+        waiters = [asyncio.create_task(stop.wait())]
+        if runtime.poller is not None and runtime.poller.task is not None:
+            waiters.append(runtime.poller.task)  # type: ignore[arg-type]
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiters[0] and task.exception() is not None:
+                raise SystemExit(f"stopped: {type(task.exception()).__name__}")
+    finally:
+        await runtime.stop()

@@ -1,0 +1,28 @@
+"""Use cases. Each takes plain values, owns its transaction, and returns plain results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.services.groups import GroupService
+from bot.services.intake import IntakeService
+from bot.services.members import MemberService
+from bot.services.roles import RoleService
+from bot.storage.uow import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    members: MemberService
+    groups: GroupService
+    roles: RoleService
+    intake: IntakeService
+
+    @classmethod
+    def build(cls, db: Database, coordinators: frozenset[int]) -> Services:
+        return cls(
+            members=MemberService(db, coordinators),
+            groups=GroupService(db, coordinators),
+            roles=RoleService(db, coordinators),
+            intake=IntakeService(db),
+        )

@@ -1,0 +1,29 @@
+"""Small helpers the services share: looking up the person acting, and their permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.core.profile import Invalid
+from bot.core.roles import Actor
+from bot.services.errors import InvalidInput, NeedsOnboarding
+from bot.storage.models import Member
+from bot.storage.uow import UnitOfWork
+
+
+async def onboarded_member(uow: UnitOfWork, telegram_id: int, *, lock: bool = False) -> Member:
+    member = await uow.members.by_telegram_id(telegram_id, for_update=lock)
+    if member is None or member.step != "done":
+        raise NeedsOnboarding
+    return member
+
+
+def actor_for(member: Member | None, telegram_id: int, coordinators: Iterable[int]) -> Actor:
+    return Actor(
+        is_coordinator=telegram_id in set(coordinators),
+        can_facilitate=bool(member and member.can_facilitate),
+    )
+
+
+def refuse(invalid: Invalid) -> InvalidInput:
+    return InvalidInput(invalid.reason, **dict(invalid.params))
