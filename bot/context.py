@@ -10,8 +10,8 @@ from bot.locales import Catalogue, catalogue
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from bot.storage.uow import Database
     from bot.settings import Settings
+    from bot.storage.uow import Database
 
 
 class BotData:
@@ -42,7 +42,7 @@ class BotData:
         self._services = services
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
     @property
     def services(self) -> Services:
         return self.bot_data.services
@@ -53,5 +53,5 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 
 
 PeerbotApplication = Application[
-    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
+    ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
 ]

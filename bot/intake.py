@@ -100,7 +100,8 @@ class UpdateRunner:
                         await self._handle(stored)
                     except Exception as exc:  # never let one update kill the chat's worker
                         log.error(
-                            "update %s could not be handled: %s", stored.update_id,
+                            "update %s could not be handled: %s",
+                            stored.update_id,
                             type(exc).__name__,
                         )
                 self.handled += 1
@@ -156,10 +157,10 @@ class UpdateRunner:
         for item in stored:
             self.submit(item)
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, seconds: float) -> bool:
         """Wait for queued updates to be handled; False if time ran out."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self._idle.wait(), seconds)
         except TimeoutError:
             return False
         return True
@@ -211,7 +212,9 @@ class Poller:
                 )
             except RetryAfter as exc:
                 retry = exc.retry_after
-                await asyncio.sleep(retry.total_seconds() if hasattr(retry, "total_seconds") else retry)
+                await asyncio.sleep(
+                    retry.total_seconds() if hasattr(retry, "total_seconds") else retry
+                )
                 continue
             except (InvalidToken, Conflict, Forbidden) as exc:
                 # Cannot be fixed by waiting: stop loudly rather than spin.
@@ -227,6 +230,7 @@ class Poller:
             if not updates:
                 continue
             raw = [u.to_dict() for u in updates]
+            failpoints.hit("intake.received")
             try:
                 await self.runner.accept(raw)
             except Exception as exc:

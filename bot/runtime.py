@@ -33,7 +33,9 @@ class BotRuntime:
             await app.post_init(app)
         await app.start()
         self.runner = UpdateRunner(
-            app, app.bot_data.services.intake, self.settings.concurrent_chats,
+            app,
+            app.bot_data.services.intake,
+            self.settings.concurrent_chats,
             on_parked=lambda update: apologise(app, update),
         )
         await self.runner.replay_unfinished()

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_FILE = "peerbot.db"
@@ -104,7 +104,7 @@ class Settings:
 
         secret_key = get("PEERBOT_SECRET_KEY")
         if secret_key is not None:
-            from bot.storage.crypto import validate_key_list  # noqa: PLC0415 - keeps import light
+            from bot.storage.crypto import validate_key_list
 
             problem = validate_key_list(secret_key)
             if problem:

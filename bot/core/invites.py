@@ -23,5 +23,5 @@ def code_from_start_payload(payload: str | None) -> str | None:
     """The invite code in a /start payload, or None when there is none or it is malformed."""
     if not payload or not payload.startswith(JOIN_PREFIX):
         return None
-    code = payload[len(JOIN_PREFIX):]
+    code = payload[len(JOIN_PREFIX) :]
     return code if _CODE_RE.match(code) else None

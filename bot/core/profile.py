@@ -13,7 +13,7 @@ NAME_MAX = 32
 
 # Letters, marks, digits, spaces, a few joiners, and emoji/symbols. Nothing that looks like
 # markup, a mention or a command, so a name can never impersonate formatting or another user.
-_NAME_FORBIDDEN = set("<>&\"@/\\`*_[]{}|#")
+_NAME_FORBIDDEN = set('<>&"@/\\`*_[]{}|#')
 _ALLOWED_CATEGORIES = ("L", "M", "N", "Zs", "So", "Sk", "Pd", "Pc", "Po", "Ps", "Pe")
 
 
@@ -46,28 +46,62 @@ def clean_display_name(raw: str) -> str | Invalid:
 # A short list per region covers most members with two taps; anyone else types a city.
 TIMEZONE_REGIONS: dict[str, tuple[str, ...]] = {
     "europe": (
-        "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin",
-        "Europe/Madrid", "Europe/Rome", "Europe/Warsaw", "Europe/Athens", "Europe/Helsinki",
-        "Europe/Kyiv", "Europe/Istanbul",
+        "Europe/London",
+        "Europe/Dublin",
+        "Europe/Lisbon",
+        "Europe/Paris",
+        "Europe/Berlin",
+        "Europe/Madrid",
+        "Europe/Rome",
+        "Europe/Warsaw",
+        "Europe/Athens",
+        "Europe/Helsinki",
+        "Europe/Kyiv",
+        "Europe/Istanbul",
     ),
     "americas": (
-        "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
-        "America/Anchorage", "Pacific/Honolulu", "America/Toronto", "America/Mexico_City",
-        "America/Bogota", "America/Sao_Paulo", "America/Argentina/Buenos_Aires",
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "America/Anchorage",
+        "Pacific/Honolulu",
+        "America/Toronto",
+        "America/Mexico_City",
+        "America/Bogota",
+        "America/Sao_Paulo",
+        "America/Argentina/Buenos_Aires",
         "America/Santiago",
     ),
     "africa": (
-        "Africa/Lagos", "Africa/Cairo", "Africa/Johannesburg", "Africa/Nairobi",
-        "Africa/Casablanca", "Africa/Accra",
+        "Africa/Lagos",
+        "Africa/Cairo",
+        "Africa/Johannesburg",
+        "Africa/Nairobi",
+        "Africa/Casablanca",
+        "Africa/Accra",
     ),
     "asia": (
-        "Asia/Dubai", "Asia/Kolkata", "Asia/Dhaka", "Asia/Bangkok", "Asia/Singapore",
-        "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Tokyo", "Asia/Seoul", "Asia/Manila",
-        "Asia/Jakarta", "Asia/Karachi",
+        "Asia/Dubai",
+        "Asia/Kolkata",
+        "Asia/Dhaka",
+        "Asia/Bangkok",
+        "Asia/Singapore",
+        "Asia/Shanghai",
+        "Asia/Hong_Kong",
+        "Asia/Tokyo",
+        "Asia/Seoul",
+        "Asia/Manila",
+        "Asia/Jakarta",
+        "Asia/Karachi",
     ),
     "oceania": (
-        "Australia/Perth", "Australia/Adelaide", "Australia/Brisbane", "Australia/Sydney",
-        "Pacific/Auckland", "Pacific/Fiji",
+        "Australia/Perth",
+        "Australia/Adelaide",
+        "Australia/Brisbane",
+        "Australia/Sydney",
+        "Pacific/Auckland",
+        "Pacific/Fiji",
     ),
 }
 
@@ -98,10 +132,8 @@ def resolve_timezone(raw: str) -> str | Invalid:
             if zone.lower() == candidate.lower():
                 return zone
         return Invalid("timezone.unknown")
-    zone = _zones_by_city().get(text.lower())
-    if zone is None:
-        return Invalid("timezone.unknown")
-    return zone
+    by_city = _zones_by_city().get(text.lower())
+    return by_city if by_city is not None else Invalid("timezone.unknown")
 
 
 def is_valid_timezone(name: str) -> bool:

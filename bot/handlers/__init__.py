@@ -17,11 +17,11 @@ from bot.handlers import (
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
-    onboarding.register(application)   # /start, consent, name, timezone
-    settings.register(application)     # /settings
-    groups.register(application)       # /newgroup /groups /invite /leave /link, removal
-    roles.register(application)        # /grant /revoke
-    menus.register(application)        # /help
-    text_input.register(application)   # answers to questions the bot asked
-    fallbacks.register(application)    # unknown commands, stale buttons
-    errors.register(application)       # the error handler
+    onboarding.register(application)  # /start, consent, name, timezone
+    settings.register(application)  # /settings
+    groups.register(application)  # /newgroup /groups /invite /leave /link, removal
+    roles.register(application)  # /grant /revoke
+    menus.register(application)  # /help
+    text_input.register(application)  # answers to questions the bot asked
+    fallbacks.register(application)  # unknown commands, stale buttons
+    errors.register(application)  # the error handler

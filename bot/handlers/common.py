@@ -3,9 +3,11 @@ where service errors become kind words."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -16,7 +18,7 @@ from bot.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 # Longest text a member may send where the bot reads it; anything longer is refused kindly.
 MAX_INPUT_CHARS = 4000
@@ -63,16 +65,15 @@ def buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 
 async def settle_query(update: Update, *, keep_buttons: bool = False) -> None:
-    """Acknowledge a button press and (usually) remove the buttons, so it cannot be pressed twice."""
+    """Acknowledge a button press and (usually) remove its buttons so it can't be pressed twice."""
     query = update.callback_query
     if query is None:
         return
     await query.answer()
     if not keep_buttons and query.message is not None and isinstance(query.message, Message):
-        try:
+        # BadRequest: already without buttons (a double press), nothing to do.
+        with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(reply_markup=None)
-        except BadRequest:
-            pass  # already without buttons (a double press): nothing to do
 
 
 def edge(handler: Handler) -> Handler:
@@ -86,7 +87,7 @@ def edge(handler: Handler) -> Handler:
             log.info("refused: %s (%s)", type(error).__name__, error.key)
             if update.callback_query is not None:
                 await update.callback_query.answer()
-            await say(update, context, error.key, **error.params)
+            await say(update, context, error.key, reply_markup=None, **error.params)
 
     return wrapper
 

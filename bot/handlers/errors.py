@@ -34,7 +34,9 @@ async def apologise(application: Application, update_payload: Update) -> None:  
         return
     texts = application.bot_data.catalogue
     try:
-        await application.bot.send_message(chat.id, texts.t("en", "common.error"), parse_mode=ParseMode.HTML)
+        await application.bot.send_message(
+            chat.id, texts.t("en", "common.error"), parse_mode=ParseMode.HTML
+        )
     except TelegramError as exc:
         log.warning("could not send an apology: %s", type(exc).__name__)
 

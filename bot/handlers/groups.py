@@ -85,7 +85,9 @@ async def invite(update: Update, context: BotContext) -> None:
         await _show_invite(update, context, groups[0].id)
         return
     await say(
-        update, context, "groups.invite_choose",
+        update,
+        context,
+        "groups.invite_choose",
         reply_markup=buttons([[(g.name, f"grp:inv:{g.id}")] for g in groups]),
     )
 
@@ -96,8 +98,14 @@ async def _show_invite(update: Update, context: BotContext, group_id: int) -> No
     group = await context.services.groups.invite(user.id, group_id)
     lang = await language(update, context)
     await say(
-        update, context, "groups.invite", group=group.name, link=_link(context, group),
-        reply_markup=buttons([[(context.texts.t(lang, "groups.rotate_button"), f"grp:rot:{group.id}")]]),
+        update,
+        context,
+        "groups.invite",
+        group=group.name,
+        link=_link(context, group),
+        reply_markup=buttons(
+            [[(context.texts.t(lang, "groups.rotate_button"), f"grp:rot:{group.id}")]]
+        ),
     )
 
 
@@ -110,7 +118,9 @@ async def leave(update: Update, context: BotContext) -> None:
         await say(update, context, "groups.none")
         return
     await say(
-        update, context, "groups.leave_choose",
+        update,
+        context,
+        "groups.leave_choose",
         reply_markup=buttons([[(g.name, f"grp:leave:{g.id}")] for g in groups]),
     )
 
@@ -132,7 +142,9 @@ async def link(update: Update, context: BotContext) -> None:
         await _link_chat(update, context, groups[0].id)
         return
     await say(
-        update, context, "groups.link_choose",
+        update,
+        context,
+        "groups.link_choose",
         reply_markup=buttons([[(g.name, f"grp:link:{g.id}")] for g in groups]),
     )
 
@@ -208,5 +220,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("invite", invite, filters=private))
     application.add_handler(CommandHandler("leave", leave, filters=private))
     application.add_handler(CommandHandler("link", link, filters=groups_only))
-    application.add_handler(CallbackQueryHandler(on_group_button, pattern=r"^grp:(inv|rot|leave|link):"))
+    application.add_handler(
+        CallbackQueryHandler(on_group_button, pattern=r"^grp:(inv|rot|leave|link):")
+    )
     application.add_handler(ChatMemberHandler(on_bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))

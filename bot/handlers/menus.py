@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
-    Bot,
     Update,
 )
 from telegram.error import TelegramError
@@ -41,8 +41,12 @@ def _commands(texts: Catalogue, names: tuple[str, ...], lang: str = "en") -> lis
 async def publish_default_commands(
     bot: Bot, texts: Catalogue, coordinators: frozenset[int], facilitators: list[int]
 ) -> None:
-    await bot.set_my_commands(_commands(texts, MEMBER_COMMANDS), scope=BotCommandScopeAllPrivateChats())
-    await bot.set_my_commands(_commands(texts, GROUP_CHAT_COMMANDS), scope=BotCommandScopeAllGroupChats())
+    await bot.set_my_commands(
+        _commands(texts, MEMBER_COMMANDS), scope=BotCommandScopeAllPrivateChats()
+    )
+    await bot.set_my_commands(
+        _commands(texts, GROUP_CHAT_COMMANDS), scope=BotCommandScopeAllGroupChats()
+    )
     for telegram_id in facilitators:
         if telegram_id not in coordinators:
             await _set_for_chat(bot, texts, telegram_id, Role.FACILITATOR)

@@ -13,7 +13,9 @@ from bot.services.groups import JoinResult
 from bot.services.members import Progress, Step
 
 
-def consent_keyboard(context: BotContext, lang: str, invite_code: str | None) -> InlineKeyboardMarkup:
+def consent_keyboard(
+    context: BotContext, lang: str, invite_code: str | None
+) -> InlineKeyboardMarkup:
     t = context.texts.t
     return buttons(
         [
@@ -83,8 +85,11 @@ async def continue_onboarding(update: Update, context: BotContext, progress: Pro
     elif profile.step == Step.DONE:
         if progress.just_finished:
             await say(
-                update, context, "onboarding.finished",
-                name=profile.display_name, timezone=profile.timezone,
+                update,
+                context,
+                "onboarding.finished",
+                name=profile.display_name,
+                timezone=profile.timezone,
             )
         await report_join(update, context, progress.joined)
         await say(update, context, "menu.main")
@@ -174,5 +179,7 @@ async def apply_name(update: Update, context: BotContext, raw: str) -> None:
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", start, filters=private))
-    application.add_handler(CallbackQueryHandler(on_consent, pattern=r"^ob:(yes:[A-Za-z0-9_-]+|no)$"))
+    application.add_handler(
+        CallbackQueryHandler(on_consent, pattern=r"^ob:(yes:[A-Za-z0-9_-]+|no)$")
+    )
     application.add_handler(CallbackQueryHandler(on_timezone_button, pattern=r"^tz:"))

@@ -42,7 +42,9 @@ async def _change(update: Update, context: BotContext, *, allowed: bool) -> None
         key = "roles.already_granted" if allowed else "roles.not_granted"
         await say(update, context, key, name=change.display_name)
         return
-    await say(update, context, "roles.granted" if allowed else "roles.revoked", name=change.display_name)
+    await say(
+        update, context, "roles.granted" if allowed else "roles.revoked", name=change.display_name
+    )
     await publish_commands_for(context, change.telegram_id)
     notice = "roles.granted_notice" if allowed else "roles.revoked_notice"
     try:

@@ -53,10 +53,14 @@ async def on_settings_button(update: Update, context: BotContext) -> None:
         await say(update, context, "settings.ask_name", min=NAME_MIN, max=NAME_MAX)
     elif choice == "tz":
         await members.expect(user.id, Awaiting.TIMEZONE)
-        await say(update, context, "onboarding.choose_zone", reply_markup=region_keyboard(context, lang))
+        await say(
+            update, context, "onboarding.choose_zone", reply_markup=region_keyboard(context, lang)
+        )
     elif choice == "lang":
-        labels = [(context.texts.t(lang, f"language.{code}"), f"lang:{code}")
-                  for code in context.texts.languages]
+        labels = [
+            (context.texts.t(lang, f"language.{code}"), f"lang:{code}")
+            for code in context.texts.languages
+        ]
         await say(update, context, "settings.choose_language", reply_markup=buttons([labels]))
     else:
         await say(update, context, "common.stale_button")

@@ -54,9 +54,7 @@ class Catalogue:
         return template.format_map(safe).strip()
 
     def placeholders(self, language: str, key: str) -> set[str]:
-        return {
-            name for _, name, _, _ in string.Formatter().parse(self.raw(language, key)) if name
-        }
+        return {name for _, name, _, _ in string.Formatter().parse(self.raw(language, key)) if name}
 
 
 def _escape(value: object) -> str:

@@ -178,7 +178,8 @@ class GroupService:
                 raise InvalidInput("groups.not_member")
             if membership.role == GroupRole.FACILITATOR:
                 others = [
-                    t for t in await uow.memberships.facilitator_telegram_ids(group_id)
+                    t
+                    for t in await uow.memberships.facilitator_telegram_ids(group_id)
                     if t != telegram_id
                 ]
                 if not others:

@@ -124,7 +124,9 @@ class MemberService:
             member = await uow.members.by_telegram_id(telegram_id, for_update=True)
             if member is None:
                 member = await uow.members.add(
-                    Member(telegram_id=telegram_id, language=language_from_telegram(telegram_language))
+                    Member(
+                        telegram_id=telegram_id, language=language_from_telegram(telegram_language)
+                    )
                 )
             member.consent_version = CONSENT_VERSION
             member.consent_at = utcnow()

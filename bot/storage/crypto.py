@@ -1,7 +1,8 @@
 """Encryption at rest for free text (names, anything a member wrote).
 
-Values are Fernet tokens in the database (see `types.EncryptedText`). The key ring is a MultiFernet so keys can be rotated: the first key encrypts, every key
-decrypts. `PEERBOT_SECRET_KEY` holds one key or several separated by commas.
+Values are Fernet tokens in the database (see `types.EncryptedText`). The key ring is a
+MultiFernet so keys can be rotated: the first key encrypts, every key decrypts.
+`PEERBOT_SECRET_KEY` holds one key or several separated by commas.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ class Member(SQLModel, table=True):
     declined_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     declined_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     can_facilitate: bool = Field(default=False, nullable=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class PeerGroup(SQLModel, table=True):
@@ -63,11 +65,15 @@ class PeerGroup(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(EncryptedText, nullable=False))
     invite_code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
-    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, unique=True))
+    chat_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, unique=True)
+    )
     created_by: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class Membership(SQLModel, table=True):
@@ -84,7 +90,9 @@ class Membership(SQLModel, table=True):
         )
     )
     role: str = Field(default="member", sa_column=Column(String(16), nullable=False))
-    joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    joined_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class AuditEvent(SQLModel, table=True):

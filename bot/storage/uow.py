@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import delete, func, select, update
+from sqlmodel import col
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.db import insert_ignoring_conflicts
@@ -78,10 +79,13 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         ticket = _current_update.get()
-        if ticket is not None and not ticket.marked:
-            if not await self.inbound.mark_done(ticket.update_id):
-                await self.session.rollback()
-                raise AlreadyHandled(ticket.update_id)
+        if (
+            ticket is not None
+            and not ticket.marked
+            and not await self.inbound.mark_done(ticket.update_id)
+        ):
+            await self.session.rollback()
+            raise AlreadyHandled(ticket.update_id)
         await self.session.commit()
         self._committed = True
         if ticket is not None:
@@ -107,7 +111,7 @@ class MemberRepository:
         self.session = session
 
     async def by_telegram_id(self, telegram_id: int, *, for_update: bool = False) -> Member | None:
-        stmt = select(Member).where(Member.telegram_id == telegram_id)  # type: ignore[arg-type]
+        stmt = select(Member).where(col(Member.telegram_id) == telegram_id)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -116,7 +120,7 @@ class MemberRepository:
         return await self.session.get(Member, member_id)
 
     async def facilitator_telegram_ids(self) -> list[int]:
-        stmt = select(Member.telegram_id).where(Member.can_facilitate.is_(True))  # type: ignore[attr-defined]
+        stmt = select(col(Member.telegram_id)).where(col(Member.can_facilitate).is_(True))
         return [int(t) for t in (await self.session.execute(stmt)).scalars()]
 
     async def add(self, member: Member) -> Member:
@@ -136,11 +140,11 @@ class GroupRepository:
         return await self.session.get(PeerGroup, group_id)
 
     async def by_invite_code(self, code: str) -> PeerGroup | None:
-        stmt = select(PeerGroup).where(PeerGroup.invite_code == code)  # type: ignore[arg-type]
+        stmt = select(PeerGroup).where(col(PeerGroup.invite_code) == code)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def by_chat_id(self, chat_id: int) -> PeerGroup | None:
-        stmt = select(PeerGroup).where(PeerGroup.chat_id == chat_id)  # type: ignore[arg-type]
+        stmt = select(PeerGroup).where(col(PeerGroup.chat_id) == chat_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def add(self, group: PeerGroup) -> PeerGroup:
@@ -151,10 +155,10 @@ class GroupRepository:
     async def for_member(self, member_id: int) -> list[tuple[PeerGroup, str]]:
         """The member's groups with their role in each, oldest membership first."""
         stmt = (
-            select(PeerGroup, Membership.role)
-            .join(Membership, Membership.group_id == PeerGroup.id)  # type: ignore[arg-type]
-            .where(Membership.member_id == member_id)  # type: ignore[arg-type]
-            .order_by(Membership.joined_at, PeerGroup.id)  # type: ignore[arg-type]
+            select(PeerGroup, col(Membership.role))
+            .join(Membership, col(Membership.group_id) == col(PeerGroup.id))
+            .where(col(Membership.member_id) == member_id)
+            .order_by(col(Membership.joined_at), col(PeerGroup.id))
         )
         rows = (await self.session.execute(stmt)).all()
         return [(row[0], row[1]) for row in rows]
@@ -166,8 +170,8 @@ class MembershipRepository:
 
     async def get(self, group_id: int, member_id: int) -> Membership | None:
         stmt = select(Membership).where(
-            Membership.group_id == group_id,  # type: ignore[arg-type]
-            Membership.member_id == member_id,  # type: ignore[arg-type]
+            col(Membership.group_id) == group_id,
+            col(Membership.member_id) == member_id,
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
@@ -179,26 +183,26 @@ class MembershipRepository:
     async def remove(self, group_id: int, member_id: int) -> bool:
         result = await self.session.execute(
             delete(Membership).where(
-                Membership.group_id == group_id,  # type: ignore[arg-type]
-                Membership.member_id == member_id,  # type: ignore[arg-type]
+                col(Membership.group_id) == group_id,
+                col(Membership.member_id) == member_id,
             )
         )
         return bool(getattr(result, "rowcount", 0))
 
     async def facilitator_telegram_ids(self, group_id: int) -> list[int]:
         stmt = (
-            select(Member.telegram_id)
-            .join(Membership, Membership.member_id == Member.id)  # type: ignore[arg-type]
+            select(col(Member.telegram_id))
+            .join(Membership, col(Membership.member_id) == col(Member.id))
             .where(
-                Membership.group_id == group_id,  # type: ignore[arg-type]
-                Membership.role == "facilitator",  # type: ignore[arg-type]
+                col(Membership.group_id) == group_id,
+                col(Membership.role) == "facilitator",
             )
-            .order_by(Membership.joined_at)  # type: ignore[arg-type]
+            .order_by(col(Membership.joined_at))
         )
         return [int(t) for t in (await self.session.execute(stmt)).scalars()]
 
     async def count(self, group_id: int) -> int:
-        stmt = select(func.count()).where(Membership.group_id == group_id)  # type: ignore[arg-type]
+        stmt = select(func.count()).where(col(Membership.group_id) == group_id)
         return int((await self.session.execute(stmt)).scalar_one())
 
 
@@ -219,7 +223,7 @@ class AuditRepository:
         )
 
     async def actions(self) -> list[AuditEvent]:
-        stmt = select(AuditEvent).order_by(AuditEvent.id)  # type: ignore[arg-type]
+        stmt = select(AuditEvent).order_by(col(AuditEvent.id))
         return list((await self.session.execute(stmt)).scalars())
 
 
@@ -242,18 +246,21 @@ class InboundRepository:
             for update_id, chat_key, payload in rows
         ]
         return await insert_ignoring_conflicts(
-            self.session, Inbound.__table__, values, ["update_id"]  # type: ignore[attr-defined]
+            self.session,
+            Inbound.__table__,  # type: ignore[attr-defined]  # set by SQLModel at runtime
+            values,
+            ["update_id"],
         )
 
     async def status_of(self, update_id: int) -> str | None:
-        stmt = select(Inbound.status).where(Inbound.update_id == update_id)  # type: ignore[arg-type]
+        stmt = select(col(Inbound.status)).where(col(Inbound.update_id) == update_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def mark_done(self, update_id: int) -> bool:
         """Mark done and drop the stored payload; False if it was already done."""
         result = await self.session.execute(
             update(Inbound)
-            .where(Inbound.update_id == update_id, Inbound.status != "done")  # type: ignore[arg-type]
+            .where(col(Inbound.update_id) == update_id, col(Inbound.status) != "done")
             .values(status="done", payload=None, done_at=utcnow())
         )
         return bool(getattr(result, "rowcount", 0))
@@ -271,25 +278,25 @@ class InboundRepository:
     async def unfinished(self, limit: int = 1000) -> list[Inbound]:
         stmt = (
             select(Inbound)
-            .where(Inbound.status == "pending")  # type: ignore[arg-type]
-            .order_by(Inbound.update_id)  # type: ignore[arg-type]
+            .where(col(Inbound.status) == "pending")
+            .order_by(col(Inbound.update_id))
             .limit(limit)
         )
         return list((await self.session.execute(stmt)).scalars())
 
     async def counts(self) -> dict[str, int]:
-        stmt = select(Inbound.status, func.count()).group_by(Inbound.status)
+        stmt = select(col(Inbound.status), func.count()).group_by(col(Inbound.status))
         return {status: int(n) for status, n in (await self.session.execute(stmt)).all()}
 
     async def latest_update_id(self) -> int | None:
-        value = (await self.session.execute(select(func.max(Inbound.update_id)))).scalar_one()
+        value = (await self.session.execute(select(func.max(col(Inbound.update_id))))).scalar_one()
         return int(value) if value is not None else None
 
     async def prune_done(self, before: datetime) -> int:
         result = await self.session.execute(
             delete(Inbound).where(
-                Inbound.status == "done",  # type: ignore[arg-type]
-                Inbound.done_at < before,  # type: ignore[operator]
+                col(Inbound.status) == "done",
+                col(Inbound.done_at) < before,
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""One entry point for people and CI: `python3 tasks.py run` and `python3 tasks.py test`.
+
+Both create `.venv` (if missing) and install the project into it whenever pyproject.toml has
+changed, so a fresh machine with only Python 3.11+ and pip needs nothing else.
+
+    python3 tasks.py run     install, apply migrations, run the bot (reads .env)
+    python3 tasks.py test    install with dev tools, then ruff, mypy, import-linter and pytest
+    python3 tasks.py lint    only the static checks
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+
+
+def _stamp(extra: str) -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extra.encode()).hexdigest()
+    return digest[:16]
+
+
+def ensure_env(dev: bool) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("peerbot needs Python 3.11 or newer")
+    if not PYTHON.exists():
+        print("tasks: creating .venv", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    extra = "dev" if dev else "run"
+    stamp_file = VENV / f".peerbot-installed-{extra}"
+    stamp = _stamp(extra)
+    if stamp_file.exists() and stamp_file.read_text().strip() == stamp:
+        return
+    target = ".[dev]" if dev else "."
+    print(f"tasks: installing {target} into .venv", flush=True)
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-e", target],
+        cwd=ROOT,
+        check=True,
+    )
+    stamp_file.write_text(stamp)
+
+
+def run(cmd: list[str]) -> int:
+    print("tasks: $", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, cwd=ROOT, check=False).returncode  # noqa: S603
+
+
+def lint() -> int:
+    checks = [
+        [str(BIN / "ruff"), "check", "bot", "tests", "bench", "tasks.py"],
+        [str(BIN / "mypy")],
+        [str(BIN / "lint-imports")],
+    ]
+    return max(run(c) for c in checks)
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "test"
+    rest = argv[1:]
+    if command == "run":
+        ensure_env(dev=False)
+        return run([str(BIN / "peerbot"), "run", *rest])
+    if command in ("test", "lint"):
+        ensure_env(dev=True)
+        status = lint()
+        if command == "lint":
+            return status
+        tests = run([str(PYTHON), "-m", "pytest", *rest])
+        return tests or status
+    sys.exit(f"usage: python3 tasks.py run|test|lint  (got {command!r})")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
