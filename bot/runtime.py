@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 
 from bot.app import build_application
-from bot.context import PeerbotApplication
+from bot.context import BotContext, PeerbotApplication
 from bot.handlers.errors import apologise
 from bot.intake import Poller, UpdateRunner, WebhookServer
 from bot.settings import Settings
@@ -16,6 +17,16 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 10.0
+PRUNE_EVERY = timedelta(hours=1)
+# Telegram keeps undelivered updates for 24 hours; a handled update is remembered longer than
+# that so a late redelivery is still recognised and skipped.
+KEEP_HANDLED = timedelta(days=7)
+
+
+async def _prune_inbound(context: BotContext) -> None:
+    removed = await context.services.intake.prune(KEEP_HANDLED)
+    if removed:
+        log.info("forgot %d handled updates", removed)
 
 
 class BotRuntime:
@@ -39,6 +50,10 @@ class BotRuntime:
             on_parked=lambda update: apologise(app, update),
         )
         await self.runner.replay_unfinished()
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(
+                _prune_inbound, interval=PRUNE_EVERY, first=60, name="prune-inbound"
+            )
         if self.settings.webhook is not None:
             self.webhook = WebhookServer(app, self.runner, self.settings.webhook)
             await self.webhook.start()

@@ -17,8 +17,14 @@ from bot.core.roles import Actor, GroupRole, Role, may_create_group, may_grant, 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("  Ann  ", "Ann"), ("Jo  Mai", "Jo Mai"), ("Zoë", "Zoë"), ("O'Neil-Smith", "O'Neil-Smith"),
-     ("Sam 🌱", "Sam 🌱"), ("李小龙", "李小龙")],
+    [
+        ("  Ann  ", "Ann"),
+        ("Jo  Mai", "Jo Mai"),
+        ("Zoë", "Zoë"),
+        ("O'Neil-Smith", "O'Neil-Smith"),
+        ("Sam 🌱", "Sam 🌱"),
+        ("李小龙", "李小龙"),
+    ],
 )
 def test_display_names_are_normalised(raw: str, expected: str) -> None:
     assert clean_display_name(raw) == expected
@@ -26,8 +32,18 @@ def test_display_names_are_normalised(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["A", "x" * 33, "<b>Ann</b>", "Ann\u0000", "Ann\u200bBo", "@admin", "/start", "🌱🌱", "a&b",
-     "Ann\nBo\x07"],
+    [
+        "A",
+        "x" * 33,
+        "<b>Ann</b>",
+        "Ann\u0000",
+        "Ann\u200bBo",
+        "@admin",
+        "/start",
+        "🌱🌱",
+        "a&b",
+        "Ann\nBo\x07",
+    ],
 )
 def test_bad_display_names_are_refused(raw: str) -> None:
     assert isinstance(clean_display_name(raw), Invalid)
@@ -41,9 +57,12 @@ def test_group_names() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "zone"),
-    [("london", "Europe/London"), ("New York", "America/New_York"),
-     ("europe/berlin", "Europe/Berlin"), ("America/Argentina/Buenos_Aires",
-                                         "America/Argentina/Buenos_Aires")],
+    [
+        ("london", "Europe/London"),
+        ("New York", "America/New_York"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+    ],
 )
 def test_timezones_resolve_from_city_or_name(raw: str, zone: str) -> None:
     assert resolve_timezone(raw) == zone
@@ -79,7 +98,10 @@ def test_permissions() -> None:
     facilitator = Actor(is_coordinator=False, can_facilitate=True)
     coordinator = Actor(is_coordinator=True, can_facilitate=False)
     assert (member.role, facilitator.role, coordinator.role) == (
-        Role.MEMBER, Role.FACILITATOR, Role.COORDINATOR)
+        Role.MEMBER,
+        Role.FACILITATOR,
+        Role.COORDINATOR,
+    )
     assert not may_create_group(member) and may_create_group(facilitator)
     assert may_create_group(coordinator)
     assert not may_manage_group(member, GroupRole.MEMBER)

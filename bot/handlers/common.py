@@ -50,7 +50,6 @@ async def say(
         text,
         parse_mode=ParseMode.HTML,
         reply_markup=reply_markup,
-        link_preview_options=None,
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from bot.storage.models import utcnow
 from bot.storage.uow import Database
 
 # A handler that fails this many times in a row is parked as "failed" (kept, not lost) so one
@@ -58,6 +60,13 @@ class IntakeService:
         async with self.db.uow() as uow:
             rows = await uow.inbound.unfinished()
         return [StoredUpdate(r.update_id, r.chat_key, r.payload or "{}") for r in rows]
+
+    async def prune(self, older_than: timedelta) -> int:
+        """Forget handled updates once Telegram can no longer redeliver them."""
+        async with self.db.uow() as uow:
+            removed = await uow.inbound.prune_done(utcnow() - older_than)
+            await uow.commit()
+            return removed
 
     async def counts(self) -> dict[str, int]:
         async with self.db.uow() as uow:

@@ -18,8 +18,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import delete, func, select, update
-from sqlmodel import col
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from bot.storage.db import insert_ignoring_conflicts
 from bot.storage.models import AuditEvent, Inbound, Member, Membership, PeerGroup, utcnow

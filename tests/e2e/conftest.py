@@ -23,7 +23,8 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.INFO)
     yield
     errors = [
-        f"{r.name}: {r.getMessage()}" for r in caplog.records
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
         if r.levelno >= logging.ERROR and r.name.startswith(("bot", "telegram"))
     ]
     if not getattr(caplog, "errors_expected", False):

@@ -39,8 +39,14 @@ async def spawn(tg: FakeBotApi, database_url: str, tmp_path: Path) -> AsyncItera
         }
         polls_before = sum(1 for r in tg.requests if r.method == "getUpdates")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         procs.append(proc)
         await tg.wait_for(
@@ -108,6 +114,4 @@ async def test_crash_after_handling_does_not_apply_it_twice(
     await ann.sees("Which timezone", timeout=20)
     assert sum("What name" in m for m in ann.inbox()) == 1
     assert await _count(database_url, "SELECT count(*) FROM member") == 1
-    assert await _count(
-        database_url, "SELECT count(*) FROM inbound WHERE status <> 'done'"
-    ) == 0
+    assert await _count(database_url, "SELECT count(*) FROM inbound WHERE status <> 'done'") == 0

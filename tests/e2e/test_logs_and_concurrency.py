@@ -26,13 +26,17 @@ async def test_logs_never_contain_the_token_names_or_message_text(
     await ann.sees("don't know that command")
     await runtime.stop()
 
-    logged = "\n".join(
-        f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records
-    )
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert logged, "the run should have logged something"
     token_secret = TOKEN.split(":", 1)[1]
-    for forbidden in (token_secret, "Persephone", "persephone_k", "Zanzibarra",
-                      "lonely tonight", str(ann.user.id)):
+    for forbidden in (
+        token_secret,
+        "Persephone",
+        "persephone_k",
+        "Zanzibarra",
+        "lonely tonight",
+        str(ann.user.id),
+    ):
         assert forbidden not in logged, forbidden
 
 
@@ -50,9 +54,7 @@ async def test_a_slow_answer_in_one_chat_does_not_stall_another(
     await ann.sees("findahelpline.com", timeout=10)
 
 
-async def test_each_chat_is_answered_in_the_order_it_wrote(
-    tg: FakeBotApi, bot: BotRuntime
-) -> None:
+async def test_each_chat_is_answered_in_the_order_it_wrote(tg: FakeBotApi, bot: BotRuntime) -> None:
     ann = tg.person("Ann")
     await onboard(ann, "Ann")
     await ann.says("/settings")

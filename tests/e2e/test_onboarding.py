@@ -10,7 +10,9 @@ from tests.e2e.people import onboard
 from tests.fakebot.server import FakeBotApi
 
 
-async def test_new_member_gives_consent_and_sets_up_a_profile(tg: FakeBotApi, bot: BotRuntime) -> None:
+async def test_new_member_gives_consent_and_sets_up_a_profile(
+    tg: FakeBotApi, bot: BotRuntime
+) -> None:
     ann = tg.person("Ann")
     await ann.says("/start")
     await ann.sees("Welcome to")
@@ -46,9 +48,14 @@ async def test_declining_stores_nothing_but_the_refusal(tg: FakeBotApi, bot: Bot
     db = bot.application.bot_data.database
     assert db is not None
     async with db.engine.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT display_name, timezone, consent_version, declined_version, pending_invite "
-            "FROM member"))).all()
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT display_name, timezone, consent_version, declined_version,"
+                    " pending_invite FROM member"
+                )
+            )
+        ).all()
     assert rows == [(None, None, None, 1, None)]
     # Changing their mind later works.
     await cy.says("/start")
