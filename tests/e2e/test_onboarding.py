@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from bot.runtime import BotRuntime
@@ -110,3 +111,17 @@ async def test_settings_change_name_and_timezone(tg: FakeBotApi, bot: BotRuntime
     await ann.sees("your timezone is now Asia/Tokyo")
     await ann.says("/settings")
     await ann.sees("Timezone: Asia/Tokyo")
+
+
+async def test_a_new_privacy_notice_is_agreed_to_again(
+    tg: FakeBotApi, bot: BotRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann = tg.person("Ann")
+    await onboard(ann, "Ann")
+    monkeypatch.setattr("bot.services.members.CONSENT_VERSION", 2)
+    await ann.says("/start")
+    await ann.sees("have changed since you last agreed")
+    await ann.sees("Do you agree")
+    await ann.presses("I agree")
+    # Name and timezone are kept: she is straight back in.
+    await ann.sees("You're all set, Ann. Your timezone is Europe/London")
