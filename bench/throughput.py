@@ -21,20 +21,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from telegram import Update  # noqa: E402
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+from tests.fakebot.server import FakeBotApi
+from tests.fakebot.spec import load_spec
 
-from bot.runtime import BotRuntime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.storage.crypto import generate_key  # noqa: E402
-from bot.storage.models import Member  # noqa: E402
-from tests.fakebot.server import FakeBotApi  # noqa: E402
-from tests.fakebot.spec import load_spec  # noqa: E402
+from bot.runtime import BotRuntime
+from bot.settings import Settings
+from bot.storage.crypto import generate_key
+from bot.storage.models import Member
 
 TOKEN = "123456789:AAFakeTokenForBenchmarks_abcdefghijk"
 
 
-async def _replies_to(server: FakeBotApi, user_ids: set[int], expected: int, timeout: float) -> None:
+async def _replies_to(server: FakeBotApi, user_ids: set[int], expected: int) -> None:
     def done() -> bool:
         count = 0
         for request in server.requests:
@@ -44,7 +44,7 @@ async def _replies_to(server: FakeBotApi, user_ids: set[int], expected: int, tim
                     count += 1
         return count >= expected
 
-    await server.wait_for(done, timeout=timeout)
+    await server.wait_for(done, timeout=600)
 
 
 async def _drive(server: FakeBotApi, members: int, messages: int) -> tuple[float, int]:
@@ -56,7 +56,7 @@ async def _drive(server: FakeBotApi, members: int, messages: int) -> tuple[float
         for user in users:
             user.send(f"hello number {round_}")
     total = members * messages
-    await _replies_to(server, ids, total, timeout=600)
+    await _replies_to(server, ids, total)
     return time.perf_counter() - start, total
 
 
@@ -87,12 +87,14 @@ async def bench_peerbot(members: int, messages: int, database_url: str | None) -
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         async with FakeBotApi(token=TOKEN, spec=load_spec()) as server:
-            settings = Settings.from_env({
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_URL": server.root_url,
-                "DATABASE_URL": url,
-                "PEERBOT_SECRET_KEY": generate_key(),
-            })
+            settings = Settings.from_env(
+                {
+                    "TELEGRAM_BOT_TOKEN": TOKEN,
+                    "TELEGRAM_API_URL": server.root_url,
+                    "DATABASE_URL": url,
+                    "PEERBOT_SECRET_KEY": generate_key(),
+                }
+            )
             runtime = BotRuntime(settings)
             await runtime.start()
             try:
@@ -100,10 +102,15 @@ async def bench_peerbot(members: int, messages: int, database_url: str | None) -
                 assert db is not None
                 async with db.uow() as uow:
                     for i in range(members):
-                        await uow.members.add(Member(
-                            telegram_id=5_000_000 + i, display_name=f"Member {i}",
-                            timezone="Europe/London", step="done", consent_version=1,
-                        ))
+                        await uow.members.add(
+                            Member(
+                                telegram_id=5_000_000 + i,
+                                display_name=f"Member {i}",
+                                timezone="Europe/London",
+                                step="done",
+                                consent_version=1,
+                            )
+                        )
                     await uow.commit()
                 seconds, total = await _drive(server, members, messages)
             finally:
