@@ -54,6 +54,11 @@ class Member(SQLModel, table=True):
     declined_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     declined_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     can_facilitate: bool = Field(default=False, nullable=False)
+    # Set when Telegram says the member blocked the bot; nothing is queued for them until they
+    # write to the bot again.
+    unreachable_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -106,3 +111,36 @@ class AuditEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     subject_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     group_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+class Outbox(SQLModel, table=True):
+    """A message the bot owes someone, written in the same transaction as its cause.
+
+    `key` makes the same logical message impossible to queue twice
+    (e.g. `reminder:{meeting}:{occurrence}:{member}`).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "priority", "not_before", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # 0 = urgent safety alert; larger numbers wait behind smaller ones.
+    priority: int = Field(default=5, sa_column=Column(Integer, nullable=False))
+    # JSON: text, parse mode, buttons... (it may carry what a member wrote, so encrypted).
+    payload: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    # pending -> sending -> sent | failed | unreachable | ambiguous | cancelled
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    not_before: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    # Groups a send (a broadcast) so its progress can be counted and cancelled together.
+    batch: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, index=True))

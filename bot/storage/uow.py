@@ -21,8 +21,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from bot.storage.db import insert_ignoring_conflicts
-from bot.storage.models import AuditEvent, Inbound, Member, Membership, PeerGroup, utcnow
+from bot.storage.db import insert_ignoring_conflicts, is_postgres
+from bot.storage.models import AuditEvent, Inbound, Member, Membership, Outbox, PeerGroup, utcnow
 
 
 class AlreadyHandled(Exception):
@@ -63,6 +63,7 @@ class UnitOfWork:
         self.memberships = MembershipRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.inbound = InboundRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
         return self
 
     async def __aexit__(
@@ -122,6 +123,11 @@ class MemberRepository:
     async def facilitator_telegram_ids(self) -> list[int]:
         stmt = select(col(Member.telegram_id)).where(col(Member.can_facilitate).is_(True))
         return [int(t) for t in (await self.session.execute(stmt)).scalars()]
+
+    async def mark_unreachable(self, telegram_id: int, when: datetime) -> None:
+        await self.session.execute(
+            update(Member).where(col(Member.telegram_id) == telegram_id).values(unreachable_at=when)
+        )
 
     async def add(self, member: Member) -> Member:
         self.session.add(member)
@@ -300,3 +306,88 @@ class InboundRepository:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(
+        self,
+        *,
+        key: str,
+        kind: str,
+        chat_id: int,
+        payload: str,
+        priority: int = 5,
+        not_before: datetime | None = None,
+        batch: str | None = None,
+    ) -> bool:
+        """Queue a message unless one with this key exists; True when it was new."""
+        row = {
+            "key": key,
+            "kind": kind,
+            "chat_id": chat_id,
+            "payload": payload,
+            "priority": priority,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": not_before or utcnow(),
+            "created_at": utcnow(),
+            "batch": batch,
+        }
+        table = Outbox.__table__  # type: ignore[attr-defined]
+        return await insert_ignoring_conflicts(self.session, table, [row], ["key"]) == 1
+
+    async def claim(self, limit: int, now: datetime) -> list[Outbox]:
+        """Take due rows for sending (most urgent first); other processes skip them."""
+        stmt = (
+            select(Outbox)
+            .where(col(Outbox.status) == "pending", col(Outbox.not_before) <= now)
+            .order_by(col(Outbox.priority), col(Outbox.not_before), col(Outbox.id))
+            .limit(limit)
+        )
+        if is_postgres(self.session):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list((await self.session.execute(stmt)).scalars())
+        for row in rows:
+            row.status = "sending"
+            row.claimed_at = now
+            row.attempts += 1
+        return rows
+
+    async def get(self, outbox_id: int) -> Outbox | None:
+        return await self.session.get(Outbox, outbox_id)
+
+    async def in_flight(self) -> list[Outbox]:
+        """Rows claimed but never settled: their process died mid-send."""
+        stmt = select(Outbox).where(col(Outbox.status) == "sending").order_by(col(Outbox.id))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def counts(self, batch: str | None = None) -> dict[str, int]:
+        stmt = select(col(Outbox.status), func.count()).group_by(col(Outbox.status))
+        if batch is not None:
+            stmt = stmt.where(col(Outbox.batch) == batch)
+        return {status: int(n) for status, n in (await self.session.execute(stmt)).all()}
+
+    async def cancel_batch(self, batch: str) -> int:
+        result = await self.session.execute(
+            update(Outbox)
+            .where(col(Outbox.batch) == batch, col(Outbox.status) == "pending")
+            .values(status="cancelled")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def drop_pending_for_chat(self, chat_id: int) -> int:
+        """The member blocked the bot: what was queued for them will not go."""
+        result = await self.session.execute(
+            update(Outbox)
+            .where(col(Outbox.chat_id) == chat_id, col(Outbox.status) == "pending")
+            .values(status="unreachable")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def next_due(self) -> datetime | None:
+        stmt = select(func.min(col(Outbox.not_before))).where(col(Outbox.status) == "pending")
+        value = (await self.session.execute(stmt)).scalar_one_or_none()
+        return value if isinstance(value, datetime) else None

@@ -1,0 +1,1 @@
+"""Delivery: the only code that sends messages the bot owes (reminders, alerts, broadcasts)."""

@@ -1,0 +1,238 @@
+"""The dispatcher: sends due outbox rows within Telegram's limits, and settles each one.
+
+- Rows are claimed in small batches (most urgent first; `FOR UPDATE SKIP LOCKED` on
+  PostgreSQL), sent at the pace `SendBudget` allows, and marked sent with Telegram's message id.
+- 429: the whole bot pauses for `retry_after`, the row goes back to the queue.
+- 5xx and network errors: retried with backoff. A timeout is *ambiguous* (Telegram may have
+  delivered it and has no idempotency key): recorded as such, not resent — except safety
+  alerts, where twice is better than never.
+- 403 (blocked, or left): the member is marked unreachable and nothing more is queued for them.
+- After a crash, rows still marked `sending` were in flight: the same rule as a timeout. Only
+  `max_in_flight` rows can be in that state at once, which bounds the number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.core.outgoing import OutgoingMessage
+from bot.core.ratelimit import SendBudget
+from bot.storage.models import Outbox, utcnow
+from bot.storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+URGENT_KINDS = frozenset({"alert"})
+BACKOFF = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
+MAX_ATTEMPTS = 12
+IDLE_POLL = 0.2
+
+
+def _seconds(value: object) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)  # type: ignore[arg-type]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        *,
+        budget: SendBudget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_in_flight: int = 10,
+    ) -> None:
+        self.db = db
+        self.bot = bot
+        self.budget = budget or SendBudget()
+        self.clock = clock
+        self.max_in_flight = max_in_flight
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self.sent = 0
+
+    def notify(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def recover(self) -> tuple[int, int]:
+        """Settle rows a dead process left in flight. Returns (resent alerts, ambiguous)."""
+        requeued = ambiguous = 0
+        async with self.db.uow() as uow:
+            for row in await uow.outbox.in_flight():
+                if row.kind in URGENT_KINDS:
+                    row.status = "pending"
+                    requeued += 1
+                else:
+                    row.status = "ambiguous"
+                    row.error = "in flight when the process stopped"
+                    ambiguous += 1
+            await uow.commit()
+        if requeued or ambiguous:
+            log.warning(
+                "outbox recovery: %d alerts queued again, %d sends ambiguous", requeued, ambiguous
+            )
+        return requeued, ambiguous
+
+    async def start(self) -> None:
+        await self.recover()
+        self._task = asyncio.create_task(self._loop(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+    async def run_until_idle(self, seconds: float = 30.0) -> None:
+        """Send everything due now (for tests and one-off scripts)."""
+        deadline = self.clock() + seconds
+        while self.clock() < deadline:
+            if not await self._dispatch_once() and not self._sending:
+                return
+            await asyncio.sleep(0)
+        raise TimeoutError("the outbox did not drain in time")
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                busy = await self._dispatch_once()
+            except Exception as exc:  # the dispatcher must outlive a database hiccup
+                log.error("outbox dispatch failed: %s", type(exc).__name__)
+                busy = False
+            if not busy:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
+
+    async def _dispatch_once(self) -> bool:
+        free = self.max_in_flight - len(self._sending)
+        if free <= 0:
+            await asyncio.sleep(0.01)
+            return True
+        async with self.db.uow() as uow:
+            rows = await uow.outbox.claim(free, utcnow())
+            await uow.commit()
+        for row in rows:
+            await self._pace(row.chat_id)
+            await self._slots.acquire()
+            task = asyncio.create_task(self._send(row))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        return bool(rows)
+
+    async def _pace(self, chat_id: int) -> None:
+        while True:
+            now = self.clock()
+            ready = self.budget.ready_at(chat_id, now)
+            if ready <= now:
+                self.budget.record(chat_id, now)
+                return
+            await asyncio.sleep(ready - now)
+
+    async def _send(self, row: Outbox) -> None:
+        try:
+            message = OutgoingMessage.from_json(row.payload)
+            markup = (
+                InlineKeyboardMarkup(
+                    [
+                        [InlineKeyboardButton(t, callback_data=d) for t, d in r]
+                        for r in message.buttons
+                    ]
+                )
+                if message.buttons
+                else None
+            )
+            reply = (
+                ReplyParameters(message.reply_to_message_id, allow_sending_without_reply=True)
+                if message.reply_to_message_id
+                else None
+            )
+            try:
+                sent = await self.bot.send_message(
+                    row.chat_id,
+                    message.text,
+                    parse_mode=message.parse_mode,
+                    reply_markup=markup,
+                    disable_notification=message.silent,
+                    reply_parameters=reply,
+                )
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                self.budget.pause_until(self.clock() + wait)
+                log.warning("Telegram asked to slow down for %.0f s", wait)
+                await self._settle(row, "pending", delay=wait, error="429", attempt_back=True)
+            except Forbidden:
+                await self._unreachable(row)
+            except TimedOut:
+                if row.kind in URGENT_KINDS:
+                    await self._retry(row, "timeout")
+                else:
+                    await self._settle(row, "ambiguous", error="timed out")
+            except BadRequest as exc:
+                log.error("outbox %s refused by Telegram: %s", row.id, exc.message[:80])
+                await self._settle(row, "failed", error=exc.message[:200])
+            except NetworkError as exc:
+                await self._retry(row, type(exc).__name__)
+            else:
+                self.sent += 1
+                await self._settle(row, "sent", message_id=sent.message_id)
+        finally:
+            self._slots.release()
+
+    async def _retry(self, row: Outbox, error: str) -> None:
+        if row.attempts >= MAX_ATTEMPTS and row.kind not in URGENT_KINDS:
+            log.error("outbox %s gave up after %d attempts", row.id, row.attempts)
+            await self._settle(row, "failed", error=error)
+            return
+        delay = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+        await self._settle(row, "pending", delay=delay, error=error)
+
+    async def _unreachable(self, row: Outbox) -> None:
+        async with self.db.uow() as uow:
+            fresh = await uow.outbox.get(row.id or 0)
+            if fresh is not None:
+                fresh.status = "unreachable"
+                fresh.error = "403"
+            if row.chat_id > 0:
+                await uow.members.mark_unreachable(row.chat_id, utcnow())
+                await uow.outbox.drop_pending_for_chat(row.chat_id)
+            await uow.commit()
+
+    async def _settle(
+        self,
+        row: Outbox,
+        status: str,
+        *,
+        delay: float = 0.0,
+        error: str | None = None,
+        message_id: int | None = None,
+        attempt_back: bool = False,
+    ) -> None:
+        async with self.db.uow() as uow:
+            fresh = await uow.outbox.get(row.id or 0)
+            if fresh is None:
+                return
+            fresh.status = status
+            fresh.error = error
+            if attempt_back:
+                fresh.attempts = max(0, fresh.attempts - 1)  # a 429 is not the row's fault
+            if status == "pending":
+                fresh.not_before = utcnow() + timedelta(seconds=delay)
+            if status == "sent":
+                fresh.sent_at = utcnow()
+                fresh.message_id = message_id
+            await uow.commit()
