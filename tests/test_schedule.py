@@ -138,3 +138,25 @@ def test_naive_datetimes_are_refused() -> None:
         next_occurrence(rule, datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="wall-clock"):
         MeetingRule(utc(2026, 1, 6), "UTC", Repeat.WEEKLY)
+
+
+def test_reminder_slots_walk_every_offset_of_every_occurrence() -> None:
+    from bot.core.schedule import DEFAULT_REMINDER_OFFSETS, next_reminder_slot
+
+    rule = MeetingRule(datetime(2026, 3, 24, 19, 0), "Europe/London", Repeat.WEEKLY)
+    after = utc(2026, 3, 20)
+    slots = []
+    for _ in range(4):
+        slot = next_reminder_slot(rule, DEFAULT_REMINDER_OFFSETS, after)
+        assert slot is not None
+        slots.append((slot.due, slot.occurrence))
+        after = slot.due
+    assert slots == [
+        (utc(2026, 3, 23, 19), utc(2026, 3, 24, 19)),
+        (utc(2026, 3, 24, 18), utc(2026, 3, 24, 19)),
+        # After the clocks change on 29 March: 19:00 BST is 18:00 UTC.
+        (utc(2026, 3, 30, 18), utc(2026, 3, 31, 18)),
+        (utc(2026, 3, 31, 17), utc(2026, 3, 31, 18)),
+    ]
+    once = MeetingRule(datetime(2026, 3, 24, 19, 0), "UTC", Repeat.ONCE)
+    assert next_reminder_slot(once, DEFAULT_REMINDER_OFFSETS, utc(2026, 3, 24, 18)) is None

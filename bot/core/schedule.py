@@ -127,16 +127,26 @@ class Due(StrEnum):
     SKIP = "skip"  # the moment it was about has passed: sending now would only confuse
 
 
-def reminder_due(occurrence: datetime, offset: timedelta, now: datetime) -> Due:
+def reminder_due(
+    occurrence: datetime,
+    offset: timedelta,
+    now: datetime,
+    offsets: tuple[timedelta, ...] = (),
+) -> Due:
     """Whether the reminder `offset` before `occurrence` should go out at `now`.
 
     After downtime a reminder is sent late rather than never, as long as the meeting is still
-    ahead; a reminder for a meeting that has already started is skipped.
+    ahead; a reminder for a meeting that has already started is skipped, and so is one that a
+    closer reminder (another of `offsets`, also due by now) supersedes.
     """
     _require_aware(occurrence, now)
     if now < occurrence - offset:
         return Due.NOT_YET
-    return Due.SEND if now < occurrence else Due.SKIP
+    if now >= occurrence:
+        return Due.SKIP
+    if any(other < offset and now >= occurrence - other for other in offsets):
+        return Due.SKIP
+    return Due.SEND
 
 
 class Rhythm(StrEnum):
@@ -187,3 +197,30 @@ def _require_aware(*moments: datetime) -> None:
     for moment in moments:
         if moment.tzinfo is None:
             raise ValueError("naive datetime: pass timezone-aware UTC times")
+
+
+@dataclass(frozen=True)
+class ReminderSlot:
+    due: datetime  # when the reminder goes out
+    occurrence: datetime  # the meeting it is about
+    offset: timedelta
+
+
+def next_reminder_slot(
+    rule: MeetingRule, offsets: tuple[timedelta, ...], after: datetime
+) -> ReminderSlot | None:
+    """The first reminder due strictly after `after`, over every offset and occurrence."""
+    best: ReminderSlot | None = None
+    for offset in offsets:
+        occurrence = next_occurrence(rule, after + offset)
+        if occurrence is None:
+            continue
+        slot = ReminderSlot(occurrence - offset, occurrence, offset)
+        if best is None or (slot.due, -slot.offset) < (best.due, -best.offset):
+            best = slot
+    return best
+
+
+def format_local(moment: datetime, timezone: str) -> str:
+    """A moment as a member reads it in their own timezone: "Tue 24 Mar, 19:00"."""
+    return to_local(moment, timezone).strftime("%a %d %b, %H:%M")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.services.groups import GroupService
 from bot.services.intake import IntakeService
+from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.roles import RoleService
 from bot.storage.uow import Database
@@ -17,6 +18,7 @@ class Services:
     groups: GroupService
     roles: RoleService
     intake: IntakeService
+    meetings: MeetingService
 
     @classmethod
     def build(cls, db: Database, coordinators: frozenset[int]) -> Services:
@@ -25,4 +27,5 @@ class Services:
             groups=GroupService(db, coordinators),
             roles=RoleService(db, coordinators),
             intake=IntakeService(db),
+            meetings=MeetingService(db, coordinators),
         )

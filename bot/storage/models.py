@@ -144,3 +144,81 @@ class Outbox(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     # Groups a send (a broadcast) so its progress can be counted and cancelled together.
     batch: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, index=True))
+
+
+class Meeting(SQLModel, table=True):
+    """A group's meeting, once or repeating, in the wall-clock time of its timezone."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (Index("ix_meeting_next_reminder", "next_reminder_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("peer_group.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    title: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    place: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    # The first occurrence as local wall-clock time, "YYYY-MM-DDTHH:MM", in `timezone`.
+    first_local: str = Field(sa_column=Column(String(16), nullable=False))
+    timezone: str = Field(sa_column=Column(String(64), nullable=False))
+    repeat: str = Field(sa_column=Column(String(16), nullable=False))
+    nth: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    duration_minutes: int = Field(default=60, sa_column=Column(Integer, nullable=False))
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    cancelled_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    # The next reminder slot not yet handled (NULL: none left). The tick reads this index.
+    next_reminder_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    next_reminder_occurrence: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    next_reminder_offset_minutes: int | None = Field(
+        default=None, sa_column=Column(Integer, nullable=True)
+    )
+
+
+class Rsvp(SQLModel, table=True):
+    __tablename__ = "rsvp"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "occurrence", "member_id", name="uq_rsvp_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False)
+    )
+    occurrence: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    member_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    answer: str = Field(sa_column=Column(String(8), nullable=False))  # going | maybe | no
+    answered_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class ReminderMute(SQLModel, table=True):
+    """A member who does not want reminders for one group."""
+
+    __tablename__ = "reminder_mute"
+    __table_args__ = (UniqueConstraint("group_id", "member_id", name="uq_reminder_mute"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("peer_group.id", ondelete="CASCADE"), nullable=False)
+    )
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)
+    )

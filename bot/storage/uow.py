@@ -22,7 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from bot.storage.db import insert_ignoring_conflicts, is_postgres
-from bot.storage.models import AuditEvent, Inbound, Member, Membership, Outbox, PeerGroup, utcnow
+from bot.storage.models import (
+    AuditEvent,
+    Inbound,
+    Meeting,
+    Member,
+    Membership,
+    Outbox,
+    PeerGroup,
+    ReminderMute,
+    Rsvp,
+    utcnow,
+)
 
 
 class AlreadyHandled(Exception):
@@ -64,6 +75,7 @@ class UnitOfWork:
         self.audit = AuditRepository(self.session)
         self.inbound = InboundRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.meetings = MeetingRepository(self.session)
         return self
 
     async def __aexit__(
@@ -72,11 +84,9 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            if not self._committed:
-                await self.session.rollback()
-        finally:
-            await self.session.close()
+        # close() rolls back anything uncommitted and detaches the objects without expiring
+        # them, so what a service read stays readable after the unit of work ends.
+        await self.session.close()
 
     async def commit(self) -> None:
         ticket = _current_update.get()
@@ -391,3 +401,93 @@ class OutboxRepository:
         stmt = select(func.min(col(Outbox.not_before))).where(col(Outbox.status) == "pending")
         value = (await self.session.execute(stmt)).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
+
+
+class MeetingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, meeting: Meeting) -> Meeting:
+        self.session.add(meeting)
+        await self.session.flush()
+        return meeting
+
+    async def by_id(self, meeting_id: int) -> Meeting | None:
+        return await self.session.get(Meeting, meeting_id)
+
+    async def for_groups(self, group_ids: list[int]) -> list[Meeting]:
+        if not group_ids:
+            return []
+        stmt = (
+            select(Meeting)
+            .where(col(Meeting.group_id).in_(group_ids), col(Meeting.cancelled_at).is_(None))
+            .order_by(col(Meeting.id))
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def reminders_due(self, now: datetime, limit: int) -> list[Meeting]:
+        """Meetings whose next reminder is due: an index range scan, whatever the total."""
+        stmt = (
+            select(Meeting)
+            .where(col(Meeting.next_reminder_at) <= now, col(Meeting.cancelled_at).is_(None))
+            .order_by(col(Meeting.next_reminder_at))
+            .limit(limit)
+        )
+        if is_postgres(self.session):
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def rsvps(self, meeting_id: int, occurrence: datetime) -> dict[int, str]:
+        """member id -> answer, for one occurrence."""
+        stmt = select(col(Rsvp.member_id), col(Rsvp.answer)).where(
+            col(Rsvp.meeting_id) == meeting_id, col(Rsvp.occurrence) == occurrence
+        )
+        return {int(m): str(a) for m, a in (await self.session.execute(stmt)).all()}
+
+    async def set_rsvp(
+        self, meeting_id: int, occurrence: datetime, member_id: int, answer: str
+    ) -> None:
+        stmt = select(Rsvp).where(
+            col(Rsvp.meeting_id) == meeting_id,
+            col(Rsvp.occurrence) == occurrence,
+            col(Rsvp.member_id) == member_id,
+        )
+        existing = (await self.session.execute(stmt)).scalar_one_or_none()
+        if existing is None:
+            self.session.add(
+                Rsvp(
+                    meeting_id=meeting_id, occurrence=occurrence, member_id=member_id, answer=answer
+                )
+            )
+        else:
+            existing.answer = answer
+            existing.answered_at = utcnow()
+        await self.session.flush()
+
+    async def muted_member_ids(self, group_id: int) -> set[int]:
+        stmt = select(col(ReminderMute.member_id)).where(col(ReminderMute.group_id) == group_id)
+        return {int(m) for m in (await self.session.execute(stmt)).scalars()}
+
+    async def set_muted(self, group_id: int, member_id: int, muted: bool) -> None:
+        await self.session.execute(
+            delete(ReminderMute).where(
+                col(ReminderMute.group_id) == group_id, col(ReminderMute.member_id) == member_id
+            )
+        )
+        if muted:
+            self.session.add(ReminderMute(group_id=group_id, member_id=member_id))
+        await self.session.flush()
+
+    async def recipients(self, group_id: int) -> list[Member]:
+        """Members of the group the bot can reach."""
+        stmt = (
+            select(Member)
+            .join(Membership, col(Membership.member_id) == col(Member.id))
+            .where(
+                col(Membership.group_id) == group_id,
+                col(Member.unreachable_at).is_(None),
+                col(Member.step) == "done",
+            )
+            .order_by(col(Member.id))
+        )
+        return list((await self.session.execute(stmt)).scalars())

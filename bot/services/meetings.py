@@ -1,0 +1,157 @@
+"""Meetings: facilitators schedule them; members see them in their own time and RSVP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.roles import GroupRole, may_manage_group
+from bot.core.schedule import (
+    DEFAULT_REMINDER_OFFSETS,
+    MeetingRule,
+    Repeat,
+    next_occurrence,
+    next_reminder_slot,
+)
+from bot.services.common import actor_for, onboarded_member
+from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from bot.services.reminders import rule_of, set_next_slot
+from bot.storage.models import Meeting, utcnow
+from bot.storage.uow import Database
+
+RSVP_ANSWERS = {"g": "going", "m": "maybe", "n": "no"}
+TITLE_MAX = 80
+PLACE_MAX = 200
+
+
+@dataclass(frozen=True)
+class MeetingDraft:
+    group_id: int
+    title: str
+    first_local: datetime  # naive wall-clock, in the facilitator's timezone
+    repeat: Repeat
+    duration_minutes: int = 60
+    place: str | None = None
+
+
+@dataclass(frozen=True)
+class UpcomingMeeting:
+    meeting_id: int
+    group_name: str
+    title: str
+    place: str | None
+    starts: datetime  # UTC
+    duration_minutes: int
+    answer: str | None
+
+
+class MeetingService:
+    def __init__(
+        self,
+        db: Database,
+        coordinators: frozenset[int],
+        offsets: tuple[timedelta, ...] = DEFAULT_REMINDER_OFFSETS,
+    ) -> None:
+        self.db = db
+        self.coordinators = coordinators
+        self.offsets = offsets
+
+    async def create(self, telegram_id: int, draft: MeetingDraft) -> int:
+        if not draft.title.strip() or len(draft.title) > TITLE_MAX:
+            raise InvalidInput("meetings.bad_title", max=TITLE_MAX)
+        if draft.place is not None and len(draft.place) > PLACE_MAX:
+            raise InvalidInput("meetings.bad_place", max=PLACE_MAX)
+        if not 5 <= draft.duration_minutes <= 24 * 60:
+            raise InvalidInput("meetings.bad_duration")
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            assert member.id is not None
+            group = await uow.groups.by_id(draft.group_id)
+            if group is None:
+                raise NotFound
+            membership = await uow.memberships.get(draft.group_id, member.id)
+            role = GroupRole(membership.role) if membership else None
+            if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
+                raise NotAllowed
+            timezone = member.timezone or "UTC"
+            rule = MeetingRule(
+                draft.first_local.replace(second=0, microsecond=0), timezone, draft.repeat
+            )
+            now = utcnow()
+            if next_occurrence(rule, now) is None:
+                raise InvalidInput("meetings.in_the_past")
+            meeting = Meeting(
+                group_id=draft.group_id,
+                title=draft.title.strip(),
+                place=draft.place,
+                first_local=rule.first_local.isoformat(timespec="minutes"),
+                timezone=timezone,
+                repeat=draft.repeat.value,
+                duration_minutes=draft.duration_minutes,
+                created_by=member.id,
+            )
+            set_next_slot(meeting, next_reminder_slot(rule, self.offsets, now))
+            await uow.meetings.add(meeting)
+            uow.audit.record("meeting.create", actor_id=member.id, group_id=draft.group_id)
+            await uow.commit()
+            assert meeting.id is not None
+            return meeting.id
+
+    async def upcoming(self, telegram_id: int, horizon: timedelta) -> list[UpcomingMeeting]:
+        """The member's meetings in the coming `horizon`, soonest first."""
+        now = utcnow()
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            assert member.id is not None
+            groups = {g.id: g for g, _ in await uow.groups.for_member(member.id)}
+            found: list[UpcomingMeeting] = []
+            for meeting in await uow.meetings.for_groups([g for g in groups if g is not None]):
+                starts = next_occurrence(rule_of(meeting), now - timedelta(minutes=1))
+                if starts is None or starts > now + horizon:
+                    continue
+                assert meeting.id is not None
+                answers = await uow.meetings.rsvps(meeting.id, starts)
+                group = groups[meeting.group_id]
+                found.append(
+                    UpcomingMeeting(
+                        meeting.id,
+                        group.name,
+                        meeting.title,
+                        meeting.place,
+                        starts,
+                        meeting.duration_minutes,
+                        answers.get(member.id),
+                    )
+                )
+        return sorted(found, key=lambda m: m.starts)
+
+    async def rsvp(self, telegram_id: int, meeting_id: int, occurrence: datetime, code: str) -> str:
+        answer = RSVP_ANSWERS.get(code)
+        if answer is None:
+            raise NotFound
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            meeting = await uow.meetings.by_id(meeting_id)
+            assert member.id is not None
+            if meeting is None or meeting.cancelled_at is not None:
+                raise NotFound
+            if await uow.memberships.get(meeting.group_id, member.id) is None:
+                raise NotAllowed
+            # Only a real occurrence of this meeting that has not started can be answered.
+            rule = rule_of(meeting)
+            if next_occurrence(rule, occurrence - timedelta(seconds=1)) != occurrence:
+                raise NotFound
+            if occurrence <= utcnow():
+                raise InvalidInput("meetings.already_started")
+            await uow.meetings.set_rsvp(meeting_id, occurrence, member.id, answer)
+            await uow.commit()
+            return answer
+
+    async def set_reminders_muted(self, telegram_id: int, group_id: int, muted: bool) -> None:
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            assert member.id is not None
+            if await uow.memberships.get(group_id, member.id) is None:
+                raise NotAllowed
+            await uow.meetings.set_muted(group_id, member.id, muted)
+            await uow.commit()

@@ -1,0 +1,190 @@
+"""The reminder tick: turn due reminder slots into outbox rows, idempotently.
+
+The tick asks the database which meetings have a reminder due (an indexed range), queues one
+message per member (and one for the linked group chat) under a key naming the meeting, the
+occurrence, the offset and the member, and advances the meeting to its next slot. Running it
+twice, late, or in two processes at once cannot queue anything twice: the keys are unique.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.outgoing import OutgoingMessage
+from bot.core.schedule import (
+    DEFAULT_REMINDER_OFFSETS,
+    Due,
+    MeetingRule,
+    ReminderSlot,
+    Repeat,
+    format_local,
+    next_reminder_slot,
+    reminder_due,
+)
+from bot.locales import Catalogue, Markup
+from bot.storage.models import Meeting
+from bot.storage.uow import Database, UnitOfWork
+
+REMINDER_PRIORITY = 5
+MEETINGS_PER_TICK = 200
+
+
+@dataclass(frozen=True)
+class TickResult:
+    meetings: int
+    queued: int
+    skipped_slots: int
+
+
+def rule_of(meeting: Meeting) -> MeetingRule:
+    return MeetingRule(
+        first_local=datetime.fromisoformat(meeting.first_local),
+        timezone=meeting.timezone,
+        repeat=Repeat(meeting.repeat),
+        nth=meeting.nth,
+    )
+
+
+def set_next_slot(meeting: Meeting, slot: ReminderSlot | None) -> None:
+    meeting.next_reminder_at = slot.due if slot else None
+    meeting.next_reminder_occurrence = slot.occurrence if slot else None
+    meeting.next_reminder_offset_minutes = int(slot.offset.total_seconds() // 60) if slot else None
+
+
+def _when(remaining: timedelta, texts: Catalogue, lang: str) -> str:
+    """ "in 24 hours", "in 1 hour", "in 25 minutes": from the real time left (a late
+    reminder after downtime says how long there really is)."""
+    minutes = max(1, round(remaining.total_seconds() / 60))
+    if minutes < 90:
+        return (
+            texts.t(lang, "reminders.in_one_hour")
+            if 55 <= minutes <= 65
+            else texts.t(lang, "reminders.in_minutes", minutes=minutes)
+        )
+    return texts.t(lang, "reminders.in_hours", hours=round(minutes / 60))
+
+
+class ReminderService:
+    def __init__(
+        self,
+        db: Database,
+        texts: Catalogue,
+        offsets: tuple[timedelta, ...] = DEFAULT_REMINDER_OFFSETS,
+    ) -> None:
+        self.db = db
+        self.texts = texts
+        self.offsets = offsets
+
+    async def tick(self, now: datetime) -> TickResult:
+        queued = skipped = 0
+        async with self.db.uow() as uow:
+            meetings = await uow.meetings.reminders_due(now, MEETINGS_PER_TICK)
+            for meeting in meetings:
+                q, s = await self._catch_up(uow, meeting, now)
+                queued += q
+                skipped += s
+            await uow.commit()
+        return TickResult(len(meetings), queued, skipped)
+
+    async def _catch_up(self, uow: UnitOfWork, meeting: Meeting, now: datetime) -> tuple[int, int]:
+        rule = rule_of(meeting)
+        queued = skipped = 0
+        while (
+            meeting.next_reminder_at is not None
+            and meeting.next_reminder_at <= now
+            and meeting.next_reminder_occurrence is not None
+            and meeting.next_reminder_offset_minutes is not None
+        ):
+            offset = timedelta(minutes=meeting.next_reminder_offset_minutes)
+            occurrence = meeting.next_reminder_occurrence
+            if reminder_due(occurrence, offset, now, self.offsets) is Due.SEND:
+                queued += await self._queue(uow, meeting, occurrence, offset, now)
+            else:
+                skipped += 1
+            set_next_slot(meeting, next_reminder_slot(rule, self.offsets, meeting.next_reminder_at))
+        return queued, skipped
+
+    async def _queue(
+        self,
+        uow: UnitOfWork,
+        meeting: Meeting,
+        occurrence: datetime,
+        offset: timedelta,
+        now: datetime,
+    ) -> int:
+        assert meeting.id is not None
+        group = await uow.groups.by_id(meeting.group_id)
+        if group is None:
+            return 0
+        base_key = (
+            f"reminder:{meeting.id}:{occurrence:%Y%m%dT%H%MZ}:{int(offset.total_seconds() // 60)}"
+        )
+        answers = await uow.meetings.rsvps(meeting.id, occurrence)
+        muted = await uow.meetings.muted_member_ids(meeting.group_id)
+        stamp = int(occurrence.timestamp())
+        queued = 0
+        for member in await uow.meetings.recipients(meeting.group_id):
+            assert member.id is not None
+            if member.id in muted or answers.get(member.id) == "no":
+                continue
+            lang = member.language
+            t = self.texts.t
+            zone = member.timezone or meeting.timezone
+            place = t(lang, "reminders.place", place=meeting.place) if meeting.place else ""
+            text = t(
+                lang,
+                "reminders.member",
+                title=meeting.title,
+                group=group.name,
+                when=_when(occurrence - now, self.texts, lang),
+                time=format_local(occurrence, zone),
+                timezone=zone,
+                place=_raw(place),
+            )
+            data = f"rsvp:{meeting.id}:{stamp}:"
+            message = OutgoingMessage(
+                text=text,
+                buttons=(
+                    (
+                        (t(lang, "reminders.going_button"), data + "g"),
+                        (t(lang, "reminders.maybe_button"), data + "m"),
+                        (t(lang, "reminders.no_button"), data + "n"),
+                    ),
+                ),
+            )
+            if await uow.outbox.enqueue(
+                key=f"{base_key}:{member.id}",
+                kind="reminder",
+                chat_id=member.telegram_id,
+                payload=message.to_json(),
+                priority=REMINDER_PRIORITY,
+            ):
+                queued += 1
+        if group.chat_id is not None:
+            place = (
+                self.texts.t("en", "reminders.place", place=meeting.place) if meeting.place else ""
+            )
+            text = self.texts.t(
+                "en",
+                "reminders.chat",
+                title=meeting.title,
+                when=_when(occurrence - now, self.texts, "en"),
+                time=format_local(occurrence, meeting.timezone),
+                timezone=meeting.timezone,
+                place=_raw(place),
+            )
+            if await uow.outbox.enqueue(
+                key=f"{base_key}:chat",
+                kind="reminder",
+                chat_id=group.chat_id,
+                payload=OutgoingMessage(text=text).to_json(),
+                priority=REMINDER_PRIORITY,
+            ):
+                queued += 1
+        return queued
+
+
+def _raw(html: str) -> Markup:
+    """Catalogue text inserted into catalogue text: already escaped."""
+    return Markup(html)
