@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from bot.core.ratelimit import SendBudget
 
 
@@ -38,7 +40,7 @@ def test_no_initial_burst_and_never_more_than_30_in_any_second() -> None:
 def test_one_message_per_second_in_a_private_chat() -> None:
     sends = _simulate(SendBudget(), [7] * 5)
     times = [t for t, _ in sends]
-    assert all(b - a >= 1.0 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 1.0 for a, b in pairwise(times))
 
 
 def test_twenty_per_minute_in_a_group() -> None:

@@ -112,7 +112,7 @@ async def test_members_who_cannot_go_or_muted_get_no_reminder(db: Database) -> N
 async def test_after_downtime_late_reminders_go_and_past_ones_are_skipped(db: Database) -> None:
     _, _, meeting_id = await _setup(db)
     ticks = ReminderService(db, catalogue())
-    due, occurrence = await _next_slot(db, meeting_id)
+    _, occurrence = await _next_slot(db, meeting_id)
     # Down from before the 24 h reminder until 30 minutes before the meeting:
     # one late reminder per member (not two), and none for the meeting itself afterwards.
     result = await ticks.tick(occurrence - timedelta(minutes=30))
