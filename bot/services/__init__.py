@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.locales import catalogue
+from bot.services.checkins import CheckinService
 from bot.services.groups import GroupService
 from bot.services.intake import IntakeService
 from bot.services.meetings import MeetingService
@@ -19,6 +21,7 @@ class Services:
     roles: RoleService
     intake: IntakeService
     meetings: MeetingService
+    checkins: CheckinService
 
     @classmethod
     def build(cls, db: Database, coordinators: frozenset[int]) -> Services:
@@ -28,4 +31,5 @@ class Services:
             roles=RoleService(db, coordinators),
             intake=IntakeService(db),
             meetings=MeetingService(db, coordinators),
+            checkins=CheckinService(db, catalogue(), coordinators),
         )

@@ -222,3 +222,46 @@ class ReminderMute(SQLModel, table=True):
     member_id: int = Field(
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)
     )
+
+
+class CheckinPlan(SQLModel, table=True):
+    """A member's check-in rhythm; `next_at` is what the tick reads (indexed)."""
+
+    __tablename__ = "checkin_plan"
+
+    member_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("member.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    rhythm: str = Field(sa_column=Column(String(8), nullable=False))  # off | daily | weekly
+    at_local: str = Field(sa_column=Column(String(5), nullable=False))  # "HH:MM"
+    weekday: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True, index=True)
+    )
+
+
+class Checkin(SQLModel, table=True):
+    """One answer to a check-in prompt: a mood from 1 to 5 and, optionally, a short note."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (
+        UniqueConstraint("member_id", "prompt_at", name="uq_checkin_per_prompt"),
+        Index("ix_checkin_member_at", "member_id", "answered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)
+    )
+    # The prompt this answers (one answer per prompt; answering again changes it).
+    prompt_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    mood: int = Field(sa_column=Column(Integer, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    answered_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

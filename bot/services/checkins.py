@@ -1,0 +1,209 @@
+"""Check-ins: a gentle prompt on the member's own rhythm, a 1-5 mood, an optional note."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from bot.core.outgoing import OutgoingMessage
+from bot.core.roles import GroupRole, may_manage_group
+from bot.core.schedule import CheckinRule, Due, Rhythm, checkin_due, next_checkin
+from bot.locales import Catalogue
+from bot.services.common import actor_for, onboarded_member
+from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from bot.storage.models import Checkin, CheckinPlan, Member, Membership, utcnow
+from bot.storage.uow import Database, UnitOfWork
+
+PLANS_PER_TICK = 500
+CHECKIN_PRIORITY = 6
+NOTE_MAX = 500
+# An answer is accepted for a prompt up to this old.
+ANSWER_WINDOW = timedelta(days=3)
+LOW_MOOD = 1
+LOW_MOOD_STREAK = 3
+# Facilitators see a group's trend only when at least this many members contributed.
+MIN_CONTRIBUTORS = 5
+
+
+@dataclass(frozen=True)
+class Plan:
+    rhythm: Rhythm
+    at_local: time
+    weekday: int
+    next_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    mood: int
+    offer_support: bool  # several lowest answers in a row: offer, kindly, to talk
+
+
+@dataclass(frozen=True)
+class MoodPoint:
+    day: datetime  # UTC midnight of the member's local day
+    mood: float
+
+
+def _rule(plan: CheckinPlan, timezone: str) -> CheckinRule:
+    hour, minute = (int(x) for x in plan.at_local.split(":"))
+    return CheckinRule(Rhythm(plan.rhythm), time(hour, minute), timezone, plan.weekday)
+
+
+class CheckinService:
+    def __init__(self, db: Database, texts: Catalogue, coordinators: frozenset[int]) -> None:
+        self.db = db
+        self.texts = texts
+        self.coordinators = coordinators
+
+    async def set_plan(
+        self, telegram_id: int, rhythm: Rhythm, at_local: time, weekday: int = 0
+    ) -> Plan:
+        if not 0 <= weekday <= 6:
+            raise InvalidInput("common.stale_button")
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            assert member.id is not None
+            plan = await uow.session.get(CheckinPlan, member.id)
+            if plan is None:
+                plan = CheckinPlan(member_id=member.id, rhythm=rhythm.value, at_local="")
+                uow.session.add(plan)
+            plan.rhythm = rhythm.value
+            plan.at_local = at_local.strftime("%H:%M")
+            plan.weekday = weekday
+            plan.next_at = next_checkin(_rule(plan, member.timezone or "UTC"), utcnow())
+            await uow.commit()
+            return Plan(rhythm, at_local, weekday, plan.next_at)
+
+    async def tick(self, now: datetime) -> int:
+        """Queue the prompts that are due; skip (do not flood) ones missed long ago."""
+        queued = 0
+        async with self.db.uow() as uow:
+            stmt = (
+                select(CheckinPlan, Member)
+                .join(Member, col(Member.id) == col(CheckinPlan.member_id))
+                .where(col(CheckinPlan.next_at) <= now)
+                .order_by(col(CheckinPlan.next_at))
+                .limit(PLANS_PER_TICK)
+            )
+            for plan, member in (await uow.session.execute(stmt)).all():
+                rule = _rule(plan, member.timezone or "UTC")
+                while plan.next_at is not None and plan.next_at <= now:
+                    if (
+                        checkin_due(plan.next_at, now) is Due.SEND
+                        and member.unreachable_at is None
+                        and await self._queue(uow, member, plan.next_at)
+                    ):
+                        queued += 1
+                    plan.next_at = next_checkin(rule, plan.next_at)
+            await uow.commit()
+        return queued
+
+    async def _queue(self, uow: UnitOfWork, member: Member, prompt_at: datetime) -> bool:
+        lang = member.language
+        stamp = int(prompt_at.timestamp())
+        faces = ("1 😞", "2 🙁", "3 😐", "4 🙂", "5 😄")
+        message = OutgoingMessage(
+            text=self.texts.t(lang, "checkins.prompt", name=member.display_name),
+            buttons=(tuple((face, f"mood:{stamp}:{i + 1}") for i, face in enumerate(faces)),),
+        )
+        return await uow.outbox.enqueue(
+            key=f"checkin:{member.id}:{prompt_at:%Y%m%dT%H%MZ}",
+            kind="checkin",
+            chat_id=member.telegram_id,
+            payload=message.to_json(),
+            priority=CHECKIN_PRIORITY,
+        )
+
+    async def answer(self, telegram_id: int, prompt_stamp: int, mood: int) -> Answer:
+        if not 1 <= mood <= 5:
+            raise NotFound
+        prompt_at = datetime.fromtimestamp(prompt_stamp, UTC)
+        now = utcnow()
+        if not now - ANSWER_WINDOW <= prompt_at <= now + timedelta(minutes=5):
+            raise InvalidInput("checkins.too_old")
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            assert member.id is not None
+            stmt = select(Checkin).where(
+                col(Checkin.member_id) == member.id, col(Checkin.prompt_at) == prompt_at
+            )
+            existing = (await uow.session.execute(stmt)).scalar_one_or_none()
+            if existing is None:
+                uow.session.add(Checkin(member_id=member.id, prompt_at=prompt_at, mood=mood))
+            else:
+                existing.mood = mood
+                existing.answered_at = now
+            await uow.session.flush()
+            recent = await self._recent_moods(uow, member.id, LOW_MOOD_STREAK)
+            await uow.commit()
+        low = len(recent) == LOW_MOOD_STREAK and all(m <= LOW_MOOD for m in recent)
+        return Answer(mood, offer_support=low)
+
+    async def add_note(self, telegram_id: int, note: str) -> None:
+        """Attach a short note to the member's latest answer."""
+        text = note.strip()
+        if not text or len(text) > NOTE_MAX:
+            raise InvalidInput("checkins.note_too_long", max=NOTE_MAX)
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            stmt = (
+                select(Checkin)
+                .where(col(Checkin.member_id) == member.id)
+                .order_by(col(Checkin.answered_at).desc())
+                .limit(1)
+            )
+            latest = (await uow.session.execute(stmt)).scalar_one_or_none()
+            if latest is None:
+                raise NotFound
+            latest.note = text
+            await uow.commit()
+
+    async def _recent_moods(self, uow: UnitOfWork, member_id: int, n: int) -> list[int]:
+        stmt = (
+            select(col(Checkin.mood))
+            .where(col(Checkin.member_id) == member_id)
+            .order_by(col(Checkin.prompt_at).desc())
+            .limit(n)
+        )
+        return [int(m) for m in (await uow.session.execute(stmt)).scalars()]
+
+    async def history(self, telegram_id: int, days: int) -> list[tuple[datetime, int]]:
+        """The member's own answers in the last `days` days, oldest first."""
+        since = utcnow() - timedelta(days=days)
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            stmt = (
+                select(col(Checkin.prompt_at), col(Checkin.mood))
+                .where(col(Checkin.member_id) == member.id, col(Checkin.prompt_at) >= since)
+                .order_by(col(Checkin.prompt_at))
+            )
+            return [(at, int(mood)) for at, mood in (await uow.session.execute(stmt)).all()]
+
+    async def group_trend(
+        self, telegram_id: int, group_id: int, days: int
+    ) -> tuple[float, int] | None:
+        """(average mood, contributors) for the group over `days`, only in aggregate and only
+        when at least MIN_CONTRIBUTORS members answered — never anyone's own answers."""
+        since = utcnow() - timedelta(days=days)
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            assert member.id is not None
+            membership = await uow.memberships.get(group_id, member.id)
+            role = GroupRole(membership.role) if membership else None
+            if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
+                raise NotAllowed
+            stmt = (
+                select(
+                    func.avg(col(Checkin.mood)), func.count(func.distinct(col(Checkin.member_id)))
+                )
+                .join(Membership, col(Membership.member_id) == col(Checkin.member_id))
+                .where(col(Membership.group_id) == group_id, col(Checkin.prompt_at) >= since)
+            )
+            average, contributors = (await uow.session.execute(stmt)).one()
+        if not contributors or int(contributors) < MIN_CONTRIBUTORS:
+            return None
+        return float(average), int(contributors)
