@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.locales import Catalogue, catalogue
 
 if TYPE_CHECKING:
+    from bot.delivery.dispatcher import Dispatcher
     from bot.services import Services
     from bot.settings import Settings
     from bot.storage.uow import Database
@@ -24,6 +25,7 @@ class BotData:
         # update_id -> exception raised by a handler, read by the intake runner after handling.
         self.failures: dict[int, BaseException] = {}
         self.database: Database | None = None
+        self.delivery: Dispatcher | None = None
 
     @property
     def services(self) -> Services:

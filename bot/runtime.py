@@ -8,8 +8,13 @@ import logging
 import signal
 from datetime import timedelta
 
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
 from bot.app import build_application
 from bot.context import BotContext, PeerbotApplication
+from bot.core import clock
+from bot.delivery.dispatcher import Dispatcher
 from bot.handlers.errors import apologise
 from bot.intake import Poller, UpdateRunner, WebhookServer
 from bot.settings import Settings
@@ -21,6 +26,16 @@ PRUNE_EVERY = timedelta(hours=1)
 # Telegram keeps undelivered updates for 24 hours; a handled update is remembered longer than
 # that so a late redelivery is still recognised and skipped.
 KEEP_HANDLED = timedelta(days=7)
+
+
+async def _tick(context: BotContext) -> None:
+    """Turn whatever the schedule says is due into outbox rows, then wake the dispatcher."""
+    now = clock.now()
+    services = context.services
+    reminders = await services.reminders.tick(now)
+    prompts = await services.checkins.tick(now)
+    if (reminders.queued or prompts) and context.bot_data.delivery is not None:
+        context.bot_data.delivery.notify()
 
 
 async def _prune_inbound(context: BotContext) -> None:
@@ -36,6 +51,8 @@ class BotRuntime:
         self.runner: UpdateRunner | None = None
         self.poller: Poller | None = None
         self.webhook: WebhookServer | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._delivery_bot: Bot | None = None
 
     async def start(self) -> None:
         app = self.application
@@ -50,9 +67,24 @@ class BotRuntime:
             on_parked=lambda update: apologise(app, update),
         )
         await self.runner.replay_unfinished()
+        await self._start_delivery()
         if app.job_queue is not None:
+            # The schedule lives in the database and ticks are idempotent, so a late tick
+            # simply catches up: never let APScheduler drop one for being late.
+            never_drop = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
             app.job_queue.run_repeating(
-                _prune_inbound, interval=PRUNE_EVERY, first=60, name="prune-inbound"
+                _tick,
+                interval=self.settings.tick_seconds,
+                first=0.1,
+                name="schedule-tick",
+                job_kwargs=never_drop,
+            )
+            app.job_queue.run_repeating(
+                _prune_inbound,
+                interval=PRUNE_EVERY,
+                first=60,
+                name="prune-inbound",
+                job_kwargs=never_drop,
             )
         if self.settings.webhook is not None:
             self.webhook = WebhookServer(app, self.runner, self.settings.webhook)
@@ -62,6 +94,23 @@ class BotRuntime:
             self.poller = Poller(app, self.runner)
             await self.poller.start()
             log.info("bot started (long polling)")
+
+    async def _start_delivery(self) -> None:
+        """The dispatcher gets a Bot of its own, without PTB's rate limiter: it keeps
+        Telegram's limits itself and must see each 429 to pause everything."""
+        app = self.application
+        db = app.bot_data.database
+        assert db is not None
+        self._delivery_bot = Bot(
+            self.settings.bot_token,
+            base_url=f"{self.settings.api_url}/bot",
+            base_file_url=f"{self.settings.api_url}/file/bot",
+            request=HTTPXRequest(connection_pool_size=16, read_timeout=15, connect_timeout=10),
+        )
+        await self._delivery_bot.initialize()
+        self.dispatcher = Dispatcher(db, self._delivery_bot)
+        await self.dispatcher.start()
+        app.bot_data.delivery = self.dispatcher
 
     async def stop(self) -> None:
         app = self.application
@@ -74,6 +123,11 @@ class BotRuntime:
             await self.runner.cancel()
         if app.running:
             await app.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+            app.bot_data.delivery = None
+        if self._delivery_bot is not None:
+            await self._delivery_bot.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
         await app.shutdown()

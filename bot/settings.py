@@ -48,6 +48,8 @@ class Settings:
     webhook: WebhookSettings | None = None
     # How many chats are handled at the same time; each chat's own updates stay in order.
     concurrent_chats: int = 64
+    # How often the schedule ticks (reminders, check-ins) look for due work.
+    tick_seconds: float = 20.0
     log_level: str = "INFO"
 
     @property
@@ -120,6 +122,14 @@ class Settings:
         if not concurrent.isdigit() or not 1 <= int(concurrent) <= 10_000:
             raise ConfigError("PEERBOT_CONCURRENT_CHATS", "must be a number from 1 to 10000", "64")
 
+        tick_raw = get("PEERBOT_TICK_SECONDS") or "20"
+        try:
+            tick_seconds = float(tick_raw)
+        except ValueError:
+            tick_seconds = -1.0
+        if not 0.05 <= tick_seconds <= 3600:
+            raise ConfigError("PEERBOT_TICK_SECONDS", "must be a number of seconds", "20")
+
         log_level = (get("PEERBOT_LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("PEERBOT_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR", "INFO")
@@ -133,6 +143,7 @@ class Settings:
             secret_key=secret_key,
             webhook=webhook,
             concurrent_chats=int(concurrent),
+            tick_seconds=tick_seconds,
             log_level=log_level,
         )
 

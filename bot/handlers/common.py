@@ -91,6 +91,12 @@ def edge(handler: Handler) -> Handler:
     return wrapper
 
 
+def wake_delivery(context: BotContext) -> None:
+    """A service queued messages: have the dispatcher look now rather than at its next poll."""
+    if context.bot_data.delivery is not None:
+        context.bot_data.delivery.notify()
+
+
 def private_text(update: Update) -> str | None:
     message = update.effective_message
     return message.text if message is not None else None

@@ -6,7 +6,6 @@ import logging
 
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -18,7 +17,7 @@ from telegram.ext import (
 from bot.context import BotContext
 from bot.core.invites import invite_link
 from bot.core.profile import GROUP_NAME_MAX, GROUP_NAME_MIN
-from bot.handlers.common import buttons, edge, language, say, settle_query
+from bot.handlers.common import buttons, edge, language, say, settle_query, wake_delivery
 from bot.services.errors import NeedsOnboarding, NotAllowed
 from bot.services.groups import GroupInfo
 from bot.services.members import Awaiting
@@ -201,15 +200,9 @@ async def on_bot_membership(update: Update, context: BotContext) -> None:
     if status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         return
     unlinked = await context.services.groups.chat_removed(change.chat.id)
-    if unlinked is None:
-        return
-    log.info("bot removed from a linked chat; group unlinked")
-    for telegram_id in unlinked.facilitator_telegram_ids:
-        try:
-            text = context.texts.t("en", "groups.bot_removed", group=unlinked.group_name)
-            await context.bot.send_message(telegram_id, text, parse_mode="HTML")
-        except TelegramError as exc:
-            log.warning("could not tell a facilitator about the removal: %s", type(exc).__name__)
+    if unlinked is not None:
+        log.info("bot removed from a linked chat; group unlinked")
+        wake_delivery(context)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot.context import BotContext
-from bot.handlers.common import edge, say
+from bot.handlers.common import edge, say, wake_delivery
 from bot.handlers.menus import publish_commands_for
 from bot.services.errors import NotAllowed
 
@@ -46,13 +45,7 @@ async def _change(update: Update, context: BotContext, *, allowed: bool) -> None
         update, context, "roles.granted" if allowed else "roles.revoked", name=change.display_name
     )
     await publish_commands_for(context, change.telegram_id)
-    notice = "roles.granted_notice" if allowed else "roles.revoked_notice"
-    try:
-        await context.bot.send_message(
-            change.telegram_id, context.texts.t("en", notice), parse_mode="HTML"
-        )
-    except TelegramError as exc:
-        log.warning("could not tell the member about their new role: %s", type(exc).__name__)
+    wake_delivery(context)
 
 
 @edge

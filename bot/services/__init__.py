@@ -10,6 +10,7 @@ from bot.services.groups import GroupService
 from bot.services.intake import IntakeService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
+from bot.services.reminders import ReminderService
 from bot.services.roles import RoleService
 from bot.storage.uow import Database
 
@@ -22,14 +23,16 @@ class Services:
     intake: IntakeService
     meetings: MeetingService
     checkins: CheckinService
+    reminders: ReminderService
 
     @classmethod
     def build(cls, db: Database, coordinators: frozenset[int]) -> Services:
         return cls(
             members=MemberService(db, coordinators),
-            groups=GroupService(db, coordinators),
-            roles=RoleService(db, coordinators),
+            groups=GroupService(db, coordinators, catalogue()),
+            roles=RoleService(db, coordinators, catalogue()),
             intake=IntakeService(db),
             meetings=MeetingService(db, coordinators),
             checkins=CheckinService(db, catalogue(), coordinators),
+            reminders=ReminderService(db, catalogue()),
         )

@@ -9,8 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from bot.core.invites import new_invite_code
 from bot.core.profile import Invalid, clean_group_name
 from bot.core.roles import GroupRole, may_create_group, may_manage_group
+from bot.locales import Catalogue
 from bot.services.common import actor_for, onboarded_member, refuse
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from bot.services.notices import queue_notice
 from bot.storage.models import Member, Membership, PeerGroup
 from bot.storage.uow import Database, UnitOfWork
 
@@ -66,9 +68,10 @@ async def join_by_code(uow: UnitOfWork, member: Member, code: str) -> JoinResult
 
 
 class GroupService:
-    def __init__(self, db: Database, coordinators: frozenset[int]) -> None:
+    def __init__(self, db: Database, coordinators: frozenset[int], texts: Catalogue) -> None:
         self.db = db
         self.coordinators = coordinators
+        self.texts = texts
 
     async def create_group(self, telegram_id: int, raw_name: str) -> GroupInfo:
         name = clean_group_name(raw_name)
@@ -163,8 +166,19 @@ class GroupService:
                 return None
             group.chat_id = None
             uow.session.add(group)
-            uow.audit.record("group.unlink", group_id=group.id)
+            event = uow.audit.record("group.unlink", group_id=group.id)
             facilitators = await uow.memberships.facilitator_telegram_ids(group.id or 0)
+            for telegram_id in facilitators:
+                member = await uow.members.by_telegram_id(telegram_id)
+                await queue_notice(
+                    uow,
+                    self.texts,
+                    event,
+                    telegram_id=telegram_id,
+                    language=member.language if member else "en",
+                    key="groups.bot_removed",
+                    group=group.name,
+                )
             await uow.commit()
             return Unlinked(group.name, facilitators)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.roles import may_grant
+from bot.locales import Catalogue
 from bot.services.common import actor_for
 from bot.services.errors import InvalidInput, NotAllowed
+from bot.services.notices import queue_notice
 from bot.storage.uow import Database
 
 
@@ -18,9 +20,10 @@ class RoleChange:
 
 
 class RoleService:
-    def __init__(self, db: Database, coordinators: frozenset[int]) -> None:
+    def __init__(self, db: Database, coordinators: frozenset[int], texts: Catalogue) -> None:
         self.db = db
         self.coordinators = coordinators
+        self.texts = texts
 
     def is_coordinator(self, telegram_id: int) -> bool:
         return telegram_id in self.coordinators
@@ -38,10 +41,18 @@ class RoleService:
             changed = target.can_facilitate != allowed
             if changed:
                 target.can_facilitate = allowed
-                uow.audit.record(
+                event = uow.audit.record(
                     "role.grant" if allowed else "role.revoke",
                     actor_id=actor_member.id if actor_member else None,
                     subject_id=target.id,
+                )
+                await queue_notice(
+                    uow,
+                    self.texts,
+                    event,
+                    telegram_id=target.telegram_id,
+                    language=target.language,
+                    key="roles.granted_notice" if allowed else "roles.revoked_notice",
                 )
             await uow.commit()
             return RoleChange(target.display_name or "", target.telegram_id, changed)

@@ -6,16 +6,17 @@ What is stored is the least the bot needs: a member is a Telegram id, a chosen d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.core import clock
 from bot.storage.types import EncryptedText, UTCDateTime
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class Inbound(SQLModel, table=True):

@@ -233,10 +233,12 @@ class AuditRepository:
         actor_id: int | None = None,
         subject_id: int | None = None,
         group_id: int | None = None,
-    ) -> None:
-        self.session.add(
-            AuditEvent(action=action, actor_id=actor_id, subject_id=subject_id, group_id=group_id)
+    ) -> AuditEvent:
+        event = AuditEvent(
+            action=action, actor_id=actor_id, subject_id=subject_id, group_id=group_id
         )
+        self.session.add(event)
+        return event
 
     async def actions(self) -> list[AuditEvent]:
         stmt = select(AuditEvent).order_by(col(AuditEvent.id))
