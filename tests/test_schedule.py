@@ -160,3 +160,39 @@ def test_reminder_slots_walk_every_offset_of_every_occurrence() -> None:
     ]
     once = MeetingRule(datetime(2026, 3, 24, 19, 0), "UTC", Repeat.ONCE)
     assert next_reminder_slot(once, DEFAULT_REMINDER_OFFSETS, utc(2026, 3, 24, 18)) is None
+
+
+def test_typed_meeting_times() -> None:
+    from datetime import date
+
+    from bot.core.profile import Invalid
+    from bot.core.when import parse_local_datetime
+
+    today = date(2026, 11, 24)
+    assert parse_local_datetime("2026-12-01 19:00", today) == datetime(2026, 12, 1, 19, 0)
+    assert parse_local_datetime("1.12.2026 7:30", today) == datetime(2026, 12, 1, 7, 30)
+    assert parse_local_datetime("1 Dec 19:00", today) == datetime(2026, 12, 1, 19, 0)
+    assert parse_local_datetime("3 March 18.30", today) == datetime(2027, 3, 3, 18, 30)
+    assert parse_local_datetime("tomorrow 18:30", today) == datetime(2026, 11, 25, 18, 30)
+    for bad in ("31 Feb 10:00", "2026-13-01 10:00", "next week", "25:00", "1 Foo 10:00", ""):
+        assert isinstance(parse_local_datetime(bad, today), Invalid), bad
+
+
+def test_ics_for_a_monthly_meeting() -> None:
+    from bot.core.ics import meeting_ics
+
+    rule = MeetingRule(datetime(2026, 1, 8, 18, 0), "Europe/Berlin", Repeat.MONTHLY)
+    ics = meeting_ics(
+        "m1@peerbot",
+        "Talk; coffee, cake",
+        "Room 4\nfloor 2",
+        rule,
+        timedelta(minutes=90),
+        utc(2026, 1, 1),
+    )
+    assert "DTSTART;TZID=Europe/Berlin:20260108T180000\r\n" in ics
+    assert "DTEND;TZID=Europe/Berlin:20260108T193000\r\n" in ics
+    assert "RRULE:FREQ=MONTHLY;BYDAY=2TH\r\n" in ics
+    assert "SUMMARY:Talk\\; coffee\\, cake" in ics
+    assert "LOCATION:Room 4\\nfloor 2" in ics
+    assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from bot.core.consent import CONSENT_VERSION
 from bot.core.profile import (
@@ -35,6 +37,10 @@ class Awaiting(StrEnum):
     NAME = "name"
     TIMEZONE = "timezone"
     GROUP_NAME = "group_name"
+    MEETING_TITLE = "meeting_title"
+    MEETING_WHEN = "meeting_when"
+    MEETING_PLACE = "meeting_place"
+    CHECKIN_NOTE = "checkin_note"
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class Profile:
     awaiting: Awaiting | None
     role: Role
     consent_current: bool
+    draft: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class MemberService:
             awaiting=Awaiting(member.awaiting) if member.awaiting else None,
             role=actor.role,
             consent_current=member.consent_version == CONSENT_VERSION,
+            draft=json.loads(member.draft) if member.draft else {},
         )
 
     async def profile(self, telegram_id: int) -> Profile | None:
@@ -192,6 +200,17 @@ class MemberService:
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
             member.awaiting = awaiting
+            await uow.commit()
+            return self._profile(member)
+
+    async def set_flow(
+        self, telegram_id: int, awaiting: Awaiting | None, draft: dict[str, Any] | None
+    ) -> Profile:
+        """Remember where a multi-step flow is and what it has collected (None: flow over)."""
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id, lock=True)
+            member.awaiting = awaiting
+            member.draft = json.dumps(draft) if draft is not None else None
             await uow.commit()
             return self._profile(member)
 

@@ -48,6 +48,8 @@ class Member(SQLModel, table=True):
     step: str = Field(default="consent", sa_column=Column(String(16), nullable=False))
     # Which free-text answer the bot is waiting for from this member, if any.
     awaiting: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    # Answers collected so far in a multi-step flow (e.g. scheduling a meeting), as JSON.
+    draft: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
     # Invite code the member arrived with; the group is joined when onboarding completes.
     pending_invite: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     consent_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
