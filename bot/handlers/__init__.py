@@ -5,9 +5,11 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot.handlers import (
+    checkins,
     errors,
     fallbacks,
     groups,
+    meetings,
     menus,
     onboarding,
     roles,
@@ -21,6 +23,8 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     settings.register(application)  # /settings
     groups.register(application)  # /newgroup /groups /invite /leave /link, removal
     roles.register(application)  # /grant /revoke
+    meetings.register(application)  # /newmeeting /meetings /skip, RSVP, calendar files, mute
+    checkins.register(application)  # /checkin /mood /groupmood, mood buttons
     menus.register(application)  # /help
     text_input.register(application)  # answers to questions the bot asked
     fallbacks.register(application)  # unknown commands, stale buttons

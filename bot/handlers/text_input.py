@@ -6,10 +6,14 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
+from bot.handlers.checkins import on_checkin_note
 from bot.handlers.common import MAX_INPUT_CHARS, edge, say
 from bot.handlers.groups import create_group_named
+from bot.handlers.meetings import on_meeting_text
 from bot.handlers.onboarding import apply_name, apply_timezone
 from bot.services.members import Awaiting
+
+MEETING_STEPS = (Awaiting.MEETING_TITLE, Awaiting.MEETING_WHEN, Awaiting.MEETING_PLACE)
 
 
 @edge
@@ -34,6 +38,10 @@ async def on_private_text(update: Update, context: BotContext) -> None:
         await apply_timezone(update, context, text)
     elif profile.awaiting is Awaiting.GROUP_NAME:
         await create_group_named(update, context, text)
+    elif profile.awaiting in MEETING_STEPS:
+        await on_meeting_text(update, context, profile, text)
+    elif profile.awaiting is Awaiting.CHECKIN_NOTE:
+        await on_checkin_note(update, context, text)
 
 
 @edge

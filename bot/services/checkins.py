@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -11,9 +12,10 @@ from sqlmodel import col
 from bot.core.outgoing import OutgoingMessage
 from bot.core.roles import GroupRole, may_manage_group
 from bot.core.schedule import CheckinRule, Due, Rhythm, checkin_due, next_checkin
-from bot.locales import Catalogue
+from bot.locales import Catalogue, Markup
 from bot.services.common import actor_for, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from bot.services.notices import queue_notice
 from bot.storage.models import Checkin, CheckinPlan, Member, Membership, utcnow
 from bot.storage.uow import Database, UnitOfWork
 
@@ -161,6 +163,34 @@ class CheckinService:
                 raise NotFound
             latest.note = text
             await uow.commit()
+
+    async def request_talk(self, telegram_id: int) -> int:
+        """The member would like to talk: tell the facilitators of their groups (through the
+        outbox). Returns how many facilitators were asked."""
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            assert member.id is not None
+            event = uow.audit.record("checkin.talk_request", actor_id=member.id)
+            name = html.escape(member.display_name or "", quote=True)
+            link = Markup(f'<a href="tg://user?id={member.telegram_id}">{name}</a>')
+            asked: set[int] = set()
+            for group, _role in await uow.groups.for_member(member.id):
+                for facilitator in await uow.memberships.facilitator_telegram_ids(group.id or 0):
+                    if facilitator == telegram_id or facilitator in asked:
+                        continue
+                    asked.add(facilitator)
+                    await queue_notice(
+                        uow,
+                        self.texts,
+                        event,
+                        telegram_id=facilitator,
+                        language="en",
+                        key="checkins.talk_notice",
+                        name=member.display_name,
+                        link=link,
+                    )
+            await uow.commit()
+            return len(asked)
 
     async def _recent_moods(self, uow: UnitOfWork, member_id: int, n: int) -> list[int]:
         stmt = (

@@ -45,6 +45,17 @@ class UpcomingMeeting:
     answer: str | None
 
 
+@dataclass(frozen=True)
+class CalendarEntry:
+    title: str
+    place: str | None
+    first_local: str
+    timezone: str
+    repeat: str
+    nth: int | None
+    duration_minutes: int
+
+
 class MeetingService:
     def __init__(
         self,
@@ -147,11 +158,39 @@ class MeetingService:
             await uow.commit()
             return answer
 
-    async def set_reminders_muted(self, telegram_id: int, group_id: int, muted: bool) -> None:
+    async def set_reminders_muted(self, telegram_id: int, group_id: int, muted: bool) -> str:
+        """Mute or unmute a group's reminders for this member; returns the group's name."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id)
             assert member.id is not None
-            if await uow.memberships.get(group_id, member.id) is None:
+            group = await uow.groups.by_id(group_id)
+            if group is None or await uow.memberships.get(group_id, member.id) is None:
                 raise NotAllowed
             await uow.meetings.set_muted(group_id, member.id, muted)
             await uow.commit()
+            return group.name
+
+    async def is_muted(self, telegram_id: int, group_id: int) -> bool:
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            return member.id in await uow.meetings.muted_member_ids(group_id)
+
+    async def calendar_entry(self, telegram_id: int, meeting_id: int) -> CalendarEntry:
+        """What a member's calendar file needs — only for meetings of their own groups."""
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            meeting = await uow.meetings.by_id(meeting_id)
+            assert member.id is not None
+            if meeting is None or meeting.cancelled_at is not None:
+                raise NotFound
+            if await uow.memberships.get(meeting.group_id, member.id) is None:
+                raise NotFound
+            return CalendarEntry(
+                meeting.title,
+                meeting.place,
+                meeting.first_local,
+                meeting.timezone,
+                meeting.repeat,
+                meeting.nth,
+                meeting.duration_minutes,
+            )

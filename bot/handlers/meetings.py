@@ -1,0 +1,303 @@
+"""Meetings: /newmeeting (facilitators), /meetings with RSVP, calendar files, muting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import InputFile, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from bot.core import clock
+from bot.core.ics import meeting_ics
+from bot.core.profile import Invalid
+from bot.core.schedule import MeetingRule, Repeat, format_local
+from bot.core.when import parse_local_datetime
+from bot.handlers.common import buttons, edge, language, say, settle_query
+from bot.locales import Markup
+from bot.services.errors import InvalidInput, NeedsOnboarding, NotFound
+from bot.services.meetings import MeetingDraft
+from bot.services.members import Awaiting, Profile
+
+DURATIONS = (45, 60, 90, 120)
+HORIZON = timedelta(days=30)
+
+
+async def _profile(update: Update, context: BotContext) -> Profile:
+    user = update.effective_user
+    assert user is not None
+    profile = await context.services.members.profile(user.id)
+    if profile is None or profile.step != "done":
+        raise NeedsOnboarding
+    return profile
+
+
+@edge
+async def new_meeting(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    groups = await context.services.groups.managed_groups(user.id)
+    if not groups:
+        await say(update, context, "groups.no_groups_to_manage")
+        return
+    if len(groups) == 1:
+        await _begin(update, context, groups[0].id)
+        return
+    await say(
+        update,
+        context,
+        "meetings.choose_group",
+        reply_markup=buttons([[(g.name, f"mt:g:{g.id}")] for g in groups]),
+    )
+
+
+async def _begin(update: Update, context: BotContext, group_id: int) -> None:
+    user = update.effective_user
+    assert user is not None
+    managed = {g.id for g in await context.services.groups.managed_groups(user.id)}
+    if group_id not in managed:
+        raise NotFound
+    await context.services.members.set_flow(user.id, Awaiting.MEETING_TITLE, {"group": group_id})
+    await say(update, context, "meetings.ask_title")
+
+
+async def on_meeting_text(update: Update, context: BotContext, profile: Profile, text: str) -> None:
+    """Answers typed during /newmeeting (called by the private-text router)."""
+    user = update.effective_user
+    assert user is not None
+    draft = dict(profile.draft)
+    members = context.services.members
+    if profile.awaiting is Awaiting.MEETING_TITLE:
+        title = " ".join(text.split())
+        if not title or len(title) > 80:
+            raise InvalidInput("meetings.bad_title", max=80)
+        draft["title"] = title
+        await members.set_flow(user.id, Awaiting.MEETING_WHEN, draft)
+        zone = profile.timezone or "UTC"
+        example = (clock.now().astimezone(ZoneInfo(zone)) + timedelta(days=7)).strftime(
+            "%Y-%m-%d 19:00"
+        )
+        await say(update, context, "meetings.ask_when", timezone=zone, example=example)
+    elif profile.awaiting is Awaiting.MEETING_WHEN:
+        zone = profile.timezone or "UTC"
+        today = clock.now().astimezone(ZoneInfo(zone)).date()
+        when = parse_local_datetime(text, today)
+        if isinstance(when, Invalid):
+            raise InvalidInput(when.reason)
+        if when.replace(tzinfo=ZoneInfo(zone)) <= clock.now():
+            raise InvalidInput("meetings.in_the_past")
+        draft["when"] = when.isoformat(timespec="minutes")
+        await members.set_flow(user.id, None, draft)
+        lang = profile.language
+        t = context.texts.t
+        await say(
+            update,
+            context,
+            "meetings.ask_repeat",
+            reply_markup=buttons(
+                [
+                    [
+                        (t(lang, "meetings.repeat_once"), "mt:r:once"),
+                        (t(lang, "meetings.repeat_weekly"), "mt:r:weekly"),
+                    ],
+                    [
+                        (t(lang, "meetings.repeat_biweekly"), "mt:r:biweekly"),
+                        (t(lang, "meetings.repeat_monthly"), "mt:r:monthly"),
+                    ],
+                ]
+            ),
+        )
+    elif profile.awaiting is Awaiting.MEETING_PLACE:
+        place = " ".join(text.split())
+        await _create(update, context, profile, place if place and place != "/skip" else None)
+
+
+async def _create(update: Update, context: BotContext, profile: Profile, place: str | None) -> None:
+    user = update.effective_user
+    assert user is not None
+    draft = profile.draft
+    if not {"group", "title", "when", "repeat", "minutes"} <= draft.keys():
+        raise NotFound
+    meeting_draft = MeetingDraft(
+        group_id=int(draft["group"]),
+        title=str(draft["title"]),
+        first_local=datetime.fromisoformat(str(draft["when"])),
+        repeat=Repeat(str(draft["repeat"])),
+        duration_minutes=int(draft["minutes"]),
+        place=place,
+    )
+    await context.services.meetings.create(user.id, meeting_draft)
+    await context.services.members.set_flow(user.id, None, None)
+    lang = profile.language
+    t = context.texts.t
+    zone = profile.timezone or "UTC"
+    start = meeting_draft.first_local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    groups = {g.id: g.name for g in await context.services.groups.managed_groups(user.id)}
+    await say(
+        update,
+        context,
+        "meetings.created",
+        title=meeting_draft.title,
+        group=groups.get(meeting_draft.group_id, ""),
+        time=format_local(start, zone),
+        timezone=zone,
+        repeat=t(lang, f"meetings.repeat_{meeting_draft.repeat.value}").lower(),
+        minutes=meeting_draft.duration_minutes,
+        place=_place_line(context, lang, place),
+    )
+
+
+def _place_line(context: BotContext, lang: str, place: str | None) -> object:
+    return Markup(context.texts.t(lang, "reminders.place", place=place)) if place else ""
+
+
+@edge
+async def skip(update: Update, context: BotContext) -> None:
+    profile = await _profile(update, context)
+    if profile.awaiting is Awaiting.MEETING_PLACE:
+        await _create(update, context, profile, None)
+    elif profile.awaiting is Awaiting.CHECKIN_NOTE:
+        assert update.effective_user is not None
+        await context.services.members.set_flow(update.effective_user.id, None, None)
+        await say(update, context, "common.cancelled")
+    else:
+        await say(update, context, "common.unknown_command")
+
+
+@edge
+async def on_meeting_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None and query.data is not None
+    _, action, value = query.data.split(":", 2)
+    if action in ("ics", "mute", "unmute"):
+        await settle_query(update, keep_buttons=True)
+    else:
+        await settle_query(update)
+    if action == "g" and value.isdigit():
+        await _begin(update, context, int(value))
+        return
+    if action == "ics" and value.isdigit():
+        await _send_calendar(update, context, int(value))
+        return
+    if action in ("mute", "unmute") and value.isdigit():
+        muted = action == "mute"
+        name = await context.services.meetings.set_reminders_muted(user.id, int(value), muted)
+        await say(update, context, "meetings.muted" if muted else "meetings.unmuted", group=name)
+        return
+    profile = await _profile(update, context)
+    draft = dict(profile.draft)
+    if action == "r" and value in {r.value for r in Repeat} and "when" in draft:
+        draft["repeat"] = value
+        await context.services.members.set_flow(user.id, None, draft)
+        await say(
+            update,
+            context,
+            "meetings.ask_duration",
+            reply_markup=buttons([[(f"{m} min", f"mt:d:{m}") for m in DURATIONS]]),
+        )
+    elif action == "d" and value.isdigit() and int(value) in DURATIONS and "repeat" in draft:
+        draft["minutes"] = int(value)
+        await context.services.members.set_flow(user.id, Awaiting.MEETING_PLACE, draft)
+        await say(update, context, "meetings.ask_place")
+    else:
+        await say(update, context, "common.stale_button")
+
+
+async def _send_calendar(update: Update, context: BotContext, meeting_id: int) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    meeting = await context.services.meetings.calendar_entry(user.id, meeting_id)
+    rule = MeetingRule(
+        datetime.fromisoformat(meeting.first_local),
+        meeting.timezone,
+        Repeat(meeting.repeat),
+        meeting.nth,
+    )
+    ics = meeting_ics(
+        f"meeting-{meeting_id}@peerbot",
+        meeting.title,
+        meeting.place,
+        rule,
+        timedelta(minutes=meeting.duration_minutes),
+        clock.now(),
+    )
+    await context.bot.send_document(
+        chat.id, InputFile(ics.encode(), filename="meeting.ics", attach=True)
+    )
+
+
+@edge
+async def list_meetings(update: Update, context: BotContext) -> None:
+    profile = await _profile(update, context)
+    upcoming = await context.services.meetings.upcoming(profile.telegram_id, HORIZON)
+    lang = await language(update, context)
+    t = context.texts.t
+    zone = profile.timezone or "UTC"
+    if not upcoming:
+        await say(update, context, "meetings.none")
+    for item in upcoming:
+        stamp = int(item.starts.timestamp())
+        data = f"rsvp:{item.meeting_id}:{stamp}:"
+        await say(
+            update,
+            context,
+            "meetings.item",
+            title=item.title,
+            group=item.group_name,
+            time=format_local(item.starts, zone),
+            timezone=zone,
+            minutes=item.duration_minutes,
+            place=_place_line(context, lang, item.place),
+            answer=t(lang, f"meetings.answer_{item.answer or 'none'}"),
+            reply_markup=buttons(
+                [
+                    [
+                        (t(lang, "reminders.going_button"), data + "g"),
+                        (t(lang, "reminders.maybe_button"), data + "m"),
+                        (t(lang, "reminders.no_button"), data + "n"),
+                    ],
+                    [(t(lang, "meetings.calendar_button"), f"mt:ics:{item.meeting_id}")],
+                ]
+            ),
+        )
+    rows = []
+    for group in await context.services.groups.my_groups(profile.telegram_id):
+        if await context.services.meetings.is_muted(profile.telegram_id, group.id):
+            rows.append(
+                [(t(lang, "meetings.unmute_button", group=group.name), f"mt:unmute:{group.id}")]
+            )
+        else:
+            rows.append(
+                [(t(lang, "meetings.mute_button", group=group.name), f"mt:mute:{group.id}")]
+            )
+    if rows:
+        await say(update, context, "meetings.reminder_settings", reply_markup=buttons(rows))
+
+
+@edge
+async def on_rsvp(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None and query.data is not None
+    parts = query.data.split(":")
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+        await settle_query(update)
+        await say(update, context, "common.stale_button")
+        return
+    occurrence = datetime.fromtimestamp(int(parts[2]), UTC)
+    answer = await context.services.meetings.rsvp(user.id, int(parts[1]), occurrence, parts[3])
+    lang = await language(update, context)
+    label = context.texts.t(lang, f"meetings.answer_{answer}")
+    await query.answer(context.texts.t(lang, "meetings.saved", answer=label))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("newmeeting", new_meeting, filters=private))
+    application.add_handler(CommandHandler("meetings", list_meetings, filters=private))
+    application.add_handler(CommandHandler("skip", skip, filters=private))
+    application.add_handler(CallbackQueryHandler(on_meeting_button, pattern=r"^mt:"))
+    application.add_handler(CallbackQueryHandler(on_rsvp, pattern=r"^rsvp:"))
