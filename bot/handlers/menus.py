@@ -22,8 +22,15 @@ from bot.locales import Catalogue
 
 log = logging.getLogger(__name__)
 
-MEMBER_COMMANDS = ("start", "groups", "settings", "leave", "help")
-FACILITATOR_COMMANDS = (*MEMBER_COMMANDS[:-1], "newgroup", "invite", "help")
+MEMBER_COMMANDS = ("start", "meetings", "checkin", "mood", "groups", "settings", "leave", "help")
+FACILITATOR_COMMANDS = (
+    *MEMBER_COMMANDS[:-1],
+    "newgroup",
+    "invite",
+    "newmeeting",
+    "groupmood",
+    "help",
+)
 COORDINATOR_COMMANDS = (*FACILITATOR_COMMANDS[:-1], "grant", "revoke", "help")
 GROUP_CHAT_COMMANDS = ("link", "help")
 
