@@ -23,6 +23,7 @@ from datetime import timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import failpoints
 from bot.core.outgoing import OutgoingMessage
 from bot.core.ratelimit import SendBudget
 from bot.storage.models import Outbox, utcnow
@@ -189,6 +190,7 @@ class Dispatcher:
                 await self._retry(row, type(exc).__name__)
             else:
                 self.sent += 1
+                failpoints.hit("delivery.sent")
                 await self._settle(row, "sent", message_id=sent.message_id)
         finally:
             self._slots.release()

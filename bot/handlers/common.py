@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -63,12 +64,27 @@ def buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
+_ANSWERED: OrderedDict[str, None] = OrderedDict()
+_ANSWERED_KEEP = 4096
+
+
+async def answer_query(update: Update, text: str | None = None) -> None:
+    """Answer a button press once (Telegram refuses a second answer to the same press)."""
+    query = update.callback_query
+    if query is None or query.id in _ANSWERED:
+        return
+    _ANSWERED[query.id] = None
+    while len(_ANSWERED) > _ANSWERED_KEEP:
+        _ANSWERED.popitem(last=False)
+    await query.answer(text)
+
+
 async def settle_query(update: Update, *, keep_buttons: bool = False) -> None:
     """Acknowledge a button press and (usually) remove its buttons so it can't be pressed twice."""
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
+    await answer_query(update)
     if not keep_buttons and query.message is not None and isinstance(query.message, Message):
         # BadRequest: already without buttons (a double press), nothing to do.
         with contextlib.suppress(BadRequest):
@@ -84,8 +100,7 @@ def edge(handler: Handler) -> Handler:
             await handler(update, context)
         except ServiceError as error:
             log.info("refused: %s (%s)", type(error).__name__, error.key)
-            if update.callback_query is not None:
-                await update.callback_query.answer()
+            await answer_query(update)
             await say(update, context, error.key, reply_markup=None, **error.params)
 
     return wrapper

@@ -19,6 +19,9 @@ async def on_error(update: object, context: BotContext) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(update, Update) and error is not None:
         context.bot_data.failures[update.update_id] = error
+    if getattr(error, "expected_replay", False):
+        log.info("update %s was already handled; skipped", update_id)
+        return
     log.error(
         "handler failed for update %s: %s",
         update_id,

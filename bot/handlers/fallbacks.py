@@ -6,9 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.handlers.common import say
-
-FALLBACK_GROUP = 10
+from bot.handlers.common import answer_query, say
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -16,16 +14,15 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    await answer_query(update)
     await say(update, context, "common.stale_button")
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    # Registered in a later group, so a feature's handler always wins.
+    # Registered last in the default group: PTB runs the first matching handler of a group,
+    # so these answer only what no feature handled. (In a later group they would run *as
+    # well*, and every known command would also get "I don't know that command".)
     application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command),
-        group=FALLBACK_GROUP,
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command)
     )
-    application.add_handler(CallbackQueryHandler(stale_button), group=FALLBACK_GROUP)
+    application.add_handler(CallbackQueryHandler(stale_button))

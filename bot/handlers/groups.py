@@ -17,7 +17,15 @@ from telegram.ext import (
 from bot.context import BotContext
 from bot.core.invites import invite_link
 from bot.core.profile import GROUP_NAME_MAX, GROUP_NAME_MIN
-from bot.handlers.common import buttons, edge, language, say, settle_query, wake_delivery
+from bot.handlers.common import (
+    answer_query,
+    buttons,
+    edge,
+    language,
+    say,
+    settle_query,
+    wake_delivery,
+)
 from bot.services.errors import NeedsOnboarding, NotAllowed
 from bot.services.groups import GroupInfo
 from bot.services.members import Awaiting
@@ -172,7 +180,7 @@ async def on_group_button(update: Update, context: BotContext) -> None:
     in_private = chat is not None and chat.type == "private"
     if action == "link" and not in_private:
         # Anyone in the group can press; only the group's facilitator's press counts.
-        await query.answer()
+        await answer_query(update)
         await _link_chat(update, context, group_id)
         await settle_query(update)
         return

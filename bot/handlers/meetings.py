@@ -14,7 +14,7 @@ from bot.core.ics import meeting_ics
 from bot.core.profile import Invalid
 from bot.core.schedule import MeetingRule, Repeat, format_local
 from bot.core.when import parse_local_datetime
-from bot.handlers.common import buttons, edge, language, say, settle_query
+from bot.handlers.common import answer_query, buttons, edge, language, say, settle_query
 from bot.locales import Markup
 from bot.services.errors import InvalidInput, NeedsOnboarding, NotFound
 from bot.services.meetings import MeetingDraft
@@ -291,7 +291,7 @@ async def on_rsvp(update: Update, context: BotContext) -> None:
     answer = await context.services.meetings.rsvp(user.id, int(parts[1]), occurrence, parts[3])
     lang = await language(update, context)
     label = context.texts.t(lang, f"meetings.answer_{answer}")
-    await query.answer(context.texts.t(lang, "meetings.saved", answer=label))
+    await answer_query(update, context.texts.t(lang, "meetings.saved", answer=label))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -37,7 +37,12 @@ from bot.storage.models import (
 
 
 class AlreadyHandled(Exception):
-    """The update this work belongs to was already handled (by an earlier run or a replica)."""
+    """The update this work belongs to was already handled (by an earlier run or a replica).
+
+    Not a failure: the error handler sees `expected_replay` and does not report it.
+    """
+
+    expected_replay = True
 
 
 @dataclass

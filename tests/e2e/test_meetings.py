@@ -1,0 +1,124 @@
+"""Meetings end to end: a facilitator schedules, members RSVP, reminders arrive on time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core import clock
+from tests.e2e.conftest import COORDINATOR_ID, BotStarter
+from tests.e2e.people import invite_code_in, onboard
+from tests.fakebot.people import Person
+from tests.fakebot.server import FakeBotApi
+
+
+class MovableClock:
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.moment += delta
+
+
+@pytest.fixture
+def movable_clock() -> Iterator[MovableClock]:
+    fake = MovableClock(datetime(2026, 3, 20, 9, 0, tzinfo=UTC))  # a Friday
+    clock.set_clock(fake)
+    yield fake
+    clock.set_clock(None)
+
+
+async def _group_with_members(tg: FakeBotApi) -> tuple[Person, Person, Person]:
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora", city="London")
+    await cora.says("/newgroup Tuesday Circle")
+    code = invite_code_in(await cora.sees("is ready"))
+    ann = tg.person("Ann")
+    await onboard(ann, "Ann", city="Berlin", start=f"/start join_{code}")
+    bo = tg.person("Bo")
+    await onboard(bo, "Bo", city="New York", start=f"/start join_{code}")
+    return cora, ann, bo
+
+
+async def test_schedule_a_meeting_and_get_reminders_in_your_own_time(
+    tg: FakeBotApi, start_bot: BotStarter, movable_clock: MovableClock
+) -> None:
+    await start_bot(PEERBOT_TICK_SECONDS=0.1)
+    cora, ann, bo = await _group_with_members(tg)
+
+    await cora.says("/newmeeting")
+    await cora.sees("What is the meeting called")
+    await cora.says("Tuesday talk")
+    await cora.sees("When is the first meeting")
+    await cora.says("2026-03-24 19:00")
+    await cora.presses("Every week")
+    await cora.presses("90 min")
+    await cora.sees("Where is it")
+    await cora.says("Room 4 <upstairs>")
+    await cora.sees("Scheduled: Tuesday talk")
+
+    await ann.says("/meetings")
+    await ann.sees("Tuesday talk")
+    await ann.sees("20:00 your time (Europe/Berlin)")
+    await bo.says("/meetings")
+    await bo.sees("15:00 your time (America/New_York)")
+    await bo.presses("Can't go")
+
+    # 24 hours before: reminders to those who have not said no, in their own time.
+    movable_clock.moment = datetime(2026, 3, 23, 19, 0, tzinfo=UTC)
+    await ann.sees("starts in 24 hours: Tue 24 Mar, 20:00 your time")
+    await cora.sees("starts in 24 hours")
+    movable_clock.moment = datetime(2026, 3, 24, 18, 0, tzinfo=UTC)
+    await ann.sees("starts in 1 hour")
+    # After London's clocks change, the next week's meeting is still at 19:00 London time.
+    movable_clock.moment = datetime(2026, 3, 30, 18, 0, tzinfo=UTC)
+    await cora.sees("Tue 31 Mar, 19:00")
+    await bo.sees("Tue 31 Mar, 14:00 your time")
+    # Bo said he can't go to the first meeting: the second week's reminder is his first.
+    reminders_to_bo = [m for m in bo.inbox() if "starts in" in m]
+    assert len(reminders_to_bo) == 1
+
+
+async def test_a_member_downloads_the_meeting_as_a_calendar_file(
+    tg: FakeBotApi, start_bot: BotStarter, movable_clock: MovableClock
+) -> None:
+    await start_bot(PEERBOT_TICK_SECONDS=0.1)
+    cora, ann, _ = await _group_with_members(tg)
+    await cora.says("/newmeeting")
+    await cora.says("Tuesday talk")
+    await cora.says("24 Mar 19:00")
+    await cora.presses("Just once")
+    await cora.presses("60 min")
+    await cora.says("/skip")
+    await cora.sees("Scheduled: Tuesday talk")
+    await ann.says("/meetings")
+    await ann.presses("Add to calendar")
+    documents = await tg.wait_for(
+        lambda: [r for r in tg.requests if r.method == "sendDocument"], timeout=5
+    )
+    assert documents
+
+
+async def test_reminders_can_be_muted_per_group(
+    tg: FakeBotApi, start_bot: BotStarter, movable_clock: MovableClock
+) -> None:
+    await start_bot(PEERBOT_TICK_SECONDS=0.1)
+    cora, ann, _ = await _group_with_members(tg)
+    await cora.says("/newmeeting")
+    await cora.says("Tuesday talk")
+    await cora.says("2026-03-24 19:00")
+    await cora.presses("Just once")
+    await cora.presses("60 min")
+    await cora.says("/skip")
+    await cora.sees("Scheduled")
+    await ann.says("/meetings")
+    await ann.presses("Mute reminders for Tuesday Circle")
+    await ann.sees("Reminders for Tuesday Circle are off")
+    movable_clock.moment = datetime(2026, 3, 23, 19, 0, tzinfo=UTC)
+    await cora.sees("starts in 24 hours")
+    assert not any("starts in" in m for m in ann.inbox())
