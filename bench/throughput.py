@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
-from tests.fakebot.server import FakeBotApi
-from tests.fakebot.spec import load_spec
+from tests.tgfake.server import FakeBotApi
+from tests.tgfake.spec import load_spec
 
 from bot.runtime import BotRuntime
 from bot.settings import Settings

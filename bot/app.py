@@ -10,6 +10,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 from bot.context import BotContext, BotData, PeerbotApplication
 from bot.handlers import register_all
 from bot.handlers.menus import publish_default_commands
+from bot.logging_setup import quiet_noisy_loggers
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage.crypto import install_keyring, load_or_create_key_file
@@ -23,6 +24,7 @@ KEY_FILE_NAME = "peerbot.key"
 
 
 def build_application(settings: Settings) -> PeerbotApplication:
+    quiet_noisy_loggers()  # httpx logs request URLs, and the URL carries the bot token
     application: PeerbotApplication = (
         ApplicationBuilder()
         .token(settings.bot_token)

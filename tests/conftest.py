@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.storage.crypto import generate_key, install_keyring
 
-pytest_plugins: list[str] = []  # PLUGINS
+pytest_plugins = ["tests.tgfake.pytest_plugin"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PEERBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -90,8 +90,3 @@ async def database_url(db_backend: str, tmp_path: Path) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
-
-
-@pytest.fixture
-def anyio_backend() -> Iterator[str]:
-    yield "asyncio"

@@ -31,13 +31,13 @@ def clean_display_name(raw: str) -> str | Invalid:
     name = " ".join(name.split())
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in name):
         return Invalid("name.invalid_characters")
-    if len(name) < NAME_MIN or len(name) > NAME_MAX:
-        return Invalid("name.bad_length", (("min", NAME_MIN), ("max", NAME_MAX)))
     for ch in name:
         if ch in _NAME_FORBIDDEN:
             return Invalid("name.invalid_characters")
         if not unicodedata.category(ch).startswith(_ALLOWED_CATEGORIES):
             return Invalid("name.invalid_characters")
+    if len(name) < NAME_MIN or len(name) > NAME_MAX:
+        return Invalid("name.bad_length", (("min", NAME_MIN), ("max", NAME_MAX)))
     if not any(unicodedata.category(ch)[0] in "LN" for ch in name):
         return Invalid("name.invalid_characters")
     return name

@@ -73,8 +73,8 @@ async def list_groups(update: Update, context: BotContext) -> None:
     t = context.texts.t
     lines = [t(lang, "groups.list_header")]
     for group in groups:
-        role = t(lang, "groups.role_facilitator") if group.role == "facilitator" else ""
-        lines.append(t(lang, "groups.list_item", group=group.name, role=role))
+        key = "groups.list_item_facilitator" if group.role == "facilitator" else "groups.list_item"
+        lines.append(t(lang, key, group=group.name))
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_message(chat.id, "\n".join(lines), parse_mode="HTML")

@@ -10,8 +10,8 @@ import pytest
 from bot.runtime import BotRuntime
 from bot.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
-from tests.fakebot.server import FakeBotApi
-from tests.fakebot.spec import load_spec
+from tests.tgfake.server import FakeBotApi
+from tests.tgfake.spec import load_spec
 
 TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnop"
 COORDINATOR_ID = 900_001

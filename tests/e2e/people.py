@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.fakebot.people import Person
+from tests.tgfake.people import Person
 
 
 async def onboard(person: Person, name: str, city: str = "London", start: str = "/start") -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from bot.runtime import BotRuntime
 from tests.e2e.people import onboard
-from tests.fakebot.server import FakeBotApi
+from tests.tgfake.server import FakeBotApi
 
 
 async def _name_of(bot: BotRuntime, telegram_id: int) -> str | None:

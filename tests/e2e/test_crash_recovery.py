@@ -16,7 +16,7 @@ from sqlalchemy import text
 from bot.storage.db import create_engine
 from tests.conftest import TEST_SECRET_KEY
 from tests.e2e.conftest import COORDINATOR_ID, TOKEN
-from tests.fakebot.server import FakeBotApi
+from tests.tgfake.server import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ async def spawn(tg: FakeBotApi, database_url: str, tmp_path: Path) -> AsyncItera
             "PEERBOT_SECRET_KEY": TEST_SECRET_KEY,
             "PEERBOT_FAILPOINTS": failpoints,
         }
-        polls_before = sum(1 for r in tg.requests if r.method == "getUpdates")
+        polls_before = tg.arrivals.count("getUpdates")
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -50,7 +50,7 @@ async def spawn(tg: FakeBotApi, database_url: str, tmp_path: Path) -> AsyncItera
         )
         procs.append(proc)
         await tg.wait_for(
-            lambda: sum(1 for r in tg.requests if r.method == "getUpdates") > polls_before,
+            lambda: tg.arrivals.count("getUpdates") > polls_before,
             timeout=30,
         )
         return proc

@@ -19,7 +19,7 @@ from bot.storage.models import Member, Outbox
 from bot.storage.uow import Database
 from tests.conftest import TEST_SECRET_KEY
 from tests.e2e.conftest import TOKEN, BotStarter
-from tests.fakebot.server import FakeBotApi
+from tests.tgfake.server import FakeBotApi
 
 
 async def _queue(db: Database, user_ids: list[int], kind: str = "notice", prefix: str = "t"
@@ -37,6 +37,16 @@ async def _queue(db: Database, user_ids: list[int], kind: str = "notice", prefix
 async def _statuses(db: Database) -> dict[str, int]:
     async with db.uow() as uow:
         return await uow.outbox.counts()
+
+
+async def _settled(db: Database, timeout: float = 10.0) -> dict[str, int]:
+    """Wait until no row is pending or in flight; return the counts by status."""
+    for _ in range(int(timeout / 0.05)):
+        counts = await _statuses(db)
+        if not counts.get("pending") and not counts.get("sending"):
+            return counts
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"outbox did not settle: {await _statuses(db)}")
 
 
 def _people(tg: FakeBotApi, n: int) -> list[int]:
@@ -57,7 +67,7 @@ async def test_flood_limits_are_kept_and_everything_arrives(
     bot.dispatcher.notify()  # type: ignore[union-attr]
     await tg.wait_for(lambda: _statuses_done(tg, ids), timeout=20)
     assert tg.flood_429s == []
-    assert (await _statuses(db)).get("sent") == 60
+    assert (await _settled(db)).get("sent") == 60
 
 
 def _statuses_done(tg: FakeBotApi, ids: list[int]) -> bool:
@@ -77,7 +87,7 @@ async def test_429_pauses_and_5xx_is_retried_and_nothing_is_lost_or_doubled(
     await tg.wait_for(lambda: _statuses_done(tg, ids), timeout=20)
     for user_id in ids:
         assert len(tg.sent_messages(user_id)) == 1
-    assert (await _statuses(db)).get("sent") == 10
+    assert (await _settled(db)).get("sent") == 10
 
 
 async def test_a_member_who_blocked_the_bot_is_marked_unreachable(
@@ -91,12 +101,12 @@ async def test_a_member_who_blocked_the_bot_is_marked_unreachable(
             await uow.members.add(Member(telegram_id=user_id, display_name="x", step="done",
                                          consent_version=1, timezone="UTC"))
         await uow.commit()
-    tg.inject("403", method="sendMessage", chat_id=ids[1], times=1)
+    tg.users[ids[1]].block()
     await _queue(db, ids)
     await _queue(db, [ids[1]], prefix="later")
     bot.dispatcher.notify()  # type: ignore[union-attr]
     await tg.wait_for(lambda: tg.sent_messages(ids[0]) and tg.sent_messages(ids[2]), timeout=10)
-    await asyncio.sleep(0.5)
+    await _settled(db)
     async with db.uow() as uow:
         member = await uow.members.by_telegram_id(ids[1])
         assert member is not None and member.unreachable_at is not None

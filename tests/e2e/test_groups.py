@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.runtime import BotRuntime
 from tests.e2e.conftest import COORDINATOR_ID
 from tests.e2e.people import invite_code_in, onboard
-from tests.fakebot.people import Person
-from tests.fakebot.server import FakeBotApi
+from tests.tgfake.people import Person
+from tests.tgfake.server import FakeBotApi
 
 
 async def _facilitator(tg: FakeBotApi, name: str = "Fay") -> tuple[Person, Person]:

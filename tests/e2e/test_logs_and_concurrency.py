@@ -9,7 +9,7 @@ import pytest
 from bot.runtime import BotRuntime
 from tests.e2e.conftest import TOKEN, BotStarter
 from tests.e2e.people import onboard
-from tests.fakebot.server import FakeBotApi
+from tests.tgfake.server import FakeBotApi
 
 
 async def test_logs_never_contain_the_token_names_or_message_text(

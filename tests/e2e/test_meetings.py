@@ -10,8 +10,8 @@ import pytest
 from bot.core import clock
 from tests.e2e.conftest import COORDINATOR_ID, BotStarter
 from tests.e2e.people import invite_code_in, onboard
-from tests.fakebot.people import Person
-from tests.fakebot.server import FakeBotApi
+from tests.tgfake.people import Person
+from tests.tgfake.server import FakeBotApi
 
 
 class MovableClock:

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from bot.runtime import BotRuntime
 from tests.e2e.conftest import BotStarter
 from tests.e2e.people import onboard
-from tests.fakebot.server import FakeBotApi
+from tests.tgfake.server import FakeBotApi
 
 
 async def test_new_member_gives_consent_and_sets_up_a_profile(

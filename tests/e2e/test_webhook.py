@@ -7,7 +7,7 @@ import socket
 import aiohttp
 
 from tests.e2e.conftest import BotStarter
-from tests.fakebot.server import FakeBotApi
+from tests.tgfake.server import FakeBotApi
 
 
 def _free_port() -> int:

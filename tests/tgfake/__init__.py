@@ -1,0 +1,1 @@
+"""A fake Telegram Bot API server that checks every request against the official spec."""
