@@ -23,13 +23,13 @@ sys.path.insert(0, str(ROOT))
 
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
-from tests.tgfake.server import FakeBotApi
-from tests.tgfake.spec import load_spec
 
 from bot.runtime import BotRuntime
 from bot.settings import Settings
 from bot.storage.crypto import generate_key
 from bot.storage.models import Member
+from tests.tgfake.server import FakeBotApi
+from tests.tgfake.spec import load_spec
 
 TOKEN = "123456789:AAFakeTokenForBenchmarks_abcdefghijk"
 

@@ -65,3 +65,25 @@ def test_forgetting_idle_chats_keeps_the_limits() -> None:
     assert budget.ready_at(1, 0.5) >= 1.0
     budget.forget_idle(5.0)
     assert budget.ready_at(1, 5.0) == 5.0
+
+
+def test_sends_in_flight_count_until_they_finish() -> None:
+    """Telegram counts arrivals, which we cannot see: an unfinished send counts as 'now'."""
+    budget = SendBudget()
+    for chat in range(1, 31):
+        assert budget.ready_at(chat, 0.0) == 0.0
+        budget.start(chat)
+    assert budget.ready_at(99, 0.5) > 0.5  # 30 in flight: nothing more may start
+    budget.finish(1, 0.9)  # ...even once one finishes, it stays in the window for a second
+    assert budget.ready_at(99, 0.95) > 0.95
+    for chat in range(2, 31):
+        budget.finish(chat, 0.9)
+    assert budget.ready_at(99, 1.0) >= 1.9
+
+
+def test_a_private_chat_waits_for_its_previous_send_to_finish() -> None:
+    budget = SendBudget()
+    budget.start(7)
+    assert budget.ready_at(7, 3.0) > 3.0
+    budget.finish(7, 3.0)
+    assert budget.ready_at(7, 3.5) >= 4.0

@@ -1,10 +1,13 @@
 """Telegram's sending limits, kept in every window — including the first second.
 
 About 30 messages per second overall, 1 per second in one private chat, 20 per minute in one
-group. A token bucket would let a burst through at the start; a sliding log of recent sends
-cannot: a send is allowed only when the window ending now holds fewer than the limit. Each
-window is padded slightly so jitter between our clock and Telegram's arrival times cannot turn
-an on-the-edge send into a 429.
+group. A token bucket lets a burst through at the start; a sliding log cannot.
+
+Telegram counts a message when the request *arrives*, which is some time after we decide to
+send it and before its answer comes back — and that delay varies. So the log holds the moment
+each send *finished* (never earlier than its arrival), and sends still in flight count as if
+they had arrived just now. Whatever the network does, every window Telegram can see holds no
+more than the limit. A small margin on each window absorbs clock differences.
 
 Pure and clock-free: callers pass `now` (seconds, monotonic).
 """
@@ -17,32 +20,46 @@ from dataclasses import dataclass, field
 GLOBAL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
 PRIVATE_INTERVAL = 1.0
-# Padding on each window, for network jitter between our send and Telegram's count.
 MARGIN = 0.02
+# How long to wait before asking again when only in-flight sends block the next one.
+POLL = 0.005
 
 
 @dataclass
 class _Window:
     limit: int
     seconds: float
-    sent: deque[float] = field(default_factory=deque)
-
-    def _trim(self, now: float) -> None:
-        while self.sent and now - self.sent[0] >= self.seconds:
-            self.sent.popleft()
+    finished: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
 
     def ready_at(self, now: float) -> float:
-        self._trim(now)
-        if len(self.sent) < self.limit:
+        while self.finished and now - self.finished[0] >= self.seconds:
+            self.finished.popleft()
+        used = len(self.finished) + self.in_flight
+        if used < self.limit:
             return now
-        return self.sent[len(self.sent) - self.limit] + self.seconds
+        excess = used - self.limit  # this many must leave the window first
+        if excess < len(self.finished):
+            return self.finished[excess] + self.seconds
+        return now + POLL  # only sends in flight are in the way: wait for one to finish
 
-    def record(self, now: float) -> None:
-        self.sent.append(now)
+    def start(self) -> None:
+        self.in_flight += 1
+
+    def finish(self, now: float) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+        self.finished.append(now)
+
+    @property
+    def idle(self) -> bool:
+        return self.in_flight == 0 and not self.finished
 
 
 class SendBudget:
-    """When the next message to a chat may go, without breaking any of Telegram's limits."""
+    """When the next message to a chat may go, without breaking any of Telegram's limits.
+
+    Call `ready_at` until it returns a moment <= now, then `start`, send, and `finish`.
+    """
 
     def __init__(
         self,
@@ -53,43 +70,50 @@ class SendBudget:
     ) -> None:
         self._global = _Window(per_second, 1.0 + margin)
         self._group_limit = group_per_minute
-        self._group_window = 60.0 + margin
-        self._private_interval = private_interval + margin
-        self._groups: dict[int, _Window] = {}
-        self._private_last: dict[int, float] = {}
+        self._group_seconds = 60.0 + margin
+        self._private_seconds = private_interval + margin
+        self._chats: dict[int, _Window] = {}
         self._paused_until = 0.0
 
     def pause_until(self, moment: float) -> None:
         """Telegram said retry_after: nothing goes out before `moment`."""
         self._paused_until = max(self._paused_until, moment)
 
+    def _chat(self, chat_id: int) -> _Window:
+        window = self._chats.get(chat_id)
+        if window is None:
+            if chat_id < 0:
+                window = _Window(self._group_limit, self._group_seconds)
+            else:
+                window = _Window(1, self._private_seconds)
+            self._chats[chat_id] = window
+        return window
+
     def ready_at(self, chat_id: int, now: float) -> float:
-        """The earliest moment (>= now) a message to `chat_id` may be sent."""
+        """The earliest moment (>= now) a message to `chat_id` may be started."""
         moment = max(now, self._paused_until, self._global.ready_at(now))
-        if chat_id < 0:
-            window = self._groups.get(chat_id)
-            if window is not None:
-                moment = max(moment, window.ready_at(now))
-        else:
-            last = self._private_last.get(chat_id)
-            if last is not None:
-                moment = max(moment, last + self._private_interval)
+        window = self._chats.get(chat_id)
+        if window is not None:
+            moment = max(moment, window.ready_at(now))
         return moment
 
+    def start(self, chat_id: int) -> None:
+        self._global.start()
+        self._chat(chat_id).start()
+
+    def finish(self, chat_id: int, now: float) -> None:
+        self._global.finish(now)
+        self._chat(chat_id).finish(now)
+
     def record(self, chat_id: int, now: float) -> None:
-        self._global.record(now)
-        if chat_id < 0:
-            window = self._groups.setdefault(
-                chat_id, _Window(self._group_limit, self._group_window)
-            )
-            window.record(now)
-        else:
-            self._private_last[chat_id] = now
+        """A send that started and finished at `now` (for callers that do not overlap sends)."""
+        self.start(chat_id)
+        self.finish(chat_id, now)
 
     def forget_idle(self, now: float) -> None:
         """Drop per-chat state nobody needs any more (keeps memory flat on large sends)."""
-        idle = [c for c, t in self._private_last.items() if now - t > self._private_interval]
-        for chat in idle:
-            del self._private_last[chat]
-        for chat in [c for c, w in self._groups.items() if w.ready_at(now) == now and not w.sent]:
-            del self._groups[chat]
+        for chat_id in list(self._chats):
+            window = self._chats[chat_id]
+            window.ready_at(now)  # trims old entries
+            if window.idle:
+                del self._chats[chat_id]

@@ -115,6 +115,7 @@ class Dispatcher:
                 log.error("outbox dispatch failed: %s", type(exc).__name__)
                 busy = False
             if not busy:
+                self.budget.forget_idle(self.clock())
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
@@ -136,11 +137,12 @@ class Dispatcher:
         return bool(rows)
 
     async def _pace(self, chat_id: int) -> None:
+        """Wait until Telegram's limits allow a send to this chat, then count it as started."""
         while True:
             now = self.clock()
             ready = self.budget.ready_at(chat_id, now)
             if ready <= now:
-                self.budget.record(chat_id, now)
+                self.budget.start(chat_id)
                 return
             await asyncio.sleep(ready - now)
 
@@ -193,6 +195,7 @@ class Dispatcher:
                 failpoints.hit("delivery.sent")
                 await self._settle(row, "sent", message_id=sent.message_id)
         finally:
+            self.budget.finish(row.chat_id, self.clock())
             self._slots.release()
 
     async def _retry(self, row: Outbox, error: str) -> None:

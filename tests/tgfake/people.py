@@ -109,8 +109,9 @@ class Person:
         return [_text(m) for m in self.server.sent_messages(self.user.id)]
 
 
-async def group_sees(server: FakeBotApi, chat: FakeChat, expected: str,
-                     timeout: float = DEFAULT_WAIT) -> str:
+async def group_sees(
+    server: FakeBotApi, chat: FakeChat, expected: str, timeout: float = DEFAULT_WAIT
+) -> str:
     def match() -> str | None:
         for message in server.sent_messages(chat.id):
             if _normalise(expected) in _normalise(_text(message)):

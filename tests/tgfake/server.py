@@ -27,8 +27,16 @@ from tests.tgfake.spec import Spec, Validator
 
 BOT_ID = 424242
 SENDING_METHODS = {
-    "sendMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage",
-    "sendAudio", "sendVideo", "sendVoice", "sendAnimation", "sendSticker",
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "copyMessage",
+    "forwardMessage",
+    "sendAudio",
+    "sendVideo",
+    "sendVoice",
+    "sendAnimation",
+    "sendSticker",
 }
 
 
@@ -200,8 +208,9 @@ class FakeBotApi:
         language_code: str | None = "en",
         user_id: int | None = None,
     ) -> FakeUser:
-        user = FakeUser(self, user_id or next(self._user_ids), first_name, last_name, username,
-                        language_code)
+        user = FakeUser(
+            self, user_id or next(self._user_ids), first_name, last_name, username, language_code
+        )
         self.users[user.id] = user
         self.chats[user.id] = FakeChat(user.id, "private")
         return user
@@ -215,15 +224,20 @@ class FakeBotApi:
         """As if the user had opened the bot once (without an update to handle)."""
         user.started = True
 
-    def group(self, title: str, *, chat_id: int | None = None, kind: str = "supergroup"
-              ) -> FakeChat:
+    def group(
+        self, title: str, *, chat_id: int | None = None, kind: str = "supergroup"
+    ) -> FakeChat:
         chat = FakeChat(chat_id or -1_001_000_000_000 - next(self._chat_ids), kind, title)
         self.chats[chat.id] = chat
         return chat
 
     def _bot_user(self) -> dict[str, Any]:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "Peerbot",
-                "username": self.bot_username}
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Peerbot",
+            "username": self.bot_username,
+        }
 
     def _store(self, chat_id: int, message: dict[str, Any]) -> dict[str, Any]:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
@@ -245,25 +259,26 @@ class FakeBotApi:
             user.started = True
             user.blocked = False
         message: dict[str, Any] = {
-            "date": int(time.time()), "chat": target.as_dict(), "from": user.as_dict(),
+            "date": int(time.time()),
+            "chat": target.as_dict(),
+            "from": user.as_dict(),
         }
         if "caption" in extra:
             message["caption"] = extra.pop("caption")
-            message["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 10,
-                                 "height": 10}]
+            message["photo"] = [
+                {"file_id": "p1", "file_unique_id": "u1", "width": 10, "height": 10}
+            ]
         else:
             message["text"] = text
             if text.startswith("/"):
                 command = text.split()[0]
-                message["entities"] = [{"type": "bot_command", "offset": 0,
-                                        "length": len(command)}]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         message.update(extra)
         self._store(target.id, message)
         self._queue_update({"message": message})
         return message
 
-    def user_edit(self, user: FakeUser, message: dict[str, Any], new_text: str
-                  ) -> dict[str, Any]:
+    def user_edit(self, user: FakeUser, message: dict[str, Any], new_text: str) -> dict[str, Any]:
         edited = {**message, "text": new_text, "edit_date": int(time.time())}
         self.messages[message["chat"]["id"]][message["message_id"]] = edited
         self._queue_update({"edited_message": edited})
@@ -272,32 +287,55 @@ class FakeBotApi:
     def user_press(self, user: FakeUser, message: dict[str, Any], data: str) -> dict[str, Any]:
         query_id = str(next(self._query_ids))
         self._open_queries.add(query_id)
-        query = {"id": query_id, "from": user.as_dict(), "chat_instance": "ci-1",
-                 "data": data, "message": message}
+        query = {
+            "id": query_id,
+            "from": user.as_dict(),
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": message,
+        }
         return self._queue_update({"callback_query": query})
 
     async def add_bot_to_group(self, chat: FakeChat, by: FakeUser) -> None:
         chat.bot_is_member = True
-        self._queue_update({"my_chat_member": {
-            "chat": chat.as_dict(), "from": by.as_dict(), "date": int(time.time()),
-            "old_chat_member": {"status": "left", "user": self._bot_user()},
-            "new_chat_member": {"status": "member", "user": self._bot_user()},
-        }})
+        self._queue_update(
+            {
+                "my_chat_member": {
+                    "chat": chat.as_dict(),
+                    "from": by.as_dict(),
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "left", "user": self._bot_user()},
+                    "new_chat_member": {"status": "member", "user": self._bot_user()},
+                }
+            }
+        )
 
     async def remove_bot_from_group(self, chat: FakeChat, by: FakeUser) -> None:
         chat.bot_is_member = False
-        self._queue_update({"my_chat_member": {
-            "chat": chat.as_dict(), "from": by.as_dict(), "date": int(time.time()),
-            "old_chat_member": {"status": "member", "user": self._bot_user()},
-            "new_chat_member": {"status": "kicked", "user": self._bot_user(), "until_date": 0},
-        }})
+        self._queue_update(
+            {
+                "my_chat_member": {
+                    "chat": chat.as_dict(),
+                    "from": by.as_dict(),
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "member", "user": self._bot_user()},
+                    "new_chat_member": {
+                        "status": "kicked",
+                        "user": self._bot_user(),
+                        "until_date": 0,
+                    },
+                }
+            }
+        )
 
     # ----------------------------------------------------------------- observation
     def sent_messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """The bot's messages (edits applied), oldest first."""
         chats = [chat_id] if chat_id is not None else list(self.messages)
         found = [
-            m for c in chats for m in self.messages.get(c, {}).values()
+            m
+            for c in chats
+            for m in self.messages.get(c, {}).values()
             if m.get("from", {}).get("id") == BOT_ID
         ]
         return sorted(found, key=lambda m: (m["chat"]["id"], m["message_id"]))
@@ -318,7 +356,9 @@ class FakeBotApi:
                 return value
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                recent = [f"{m['chat']['id']}: {_plain(m)[:80]!r}" for m in self.sent_messages()[-8:]]
+                recent = [
+                    f"{m['chat']['id']}: {_plain(m)[:80]!r}" for m in self.sent_messages()[-8:]
+                ]
                 raise AssertionError(
                     "timed out waiting; the bot's last messages were:\n  " + "\n  ".join(recent)
                 )
@@ -396,15 +436,20 @@ class FakeBotApi:
         params, files = await self._read_params(request, method)
         if request.match_info["token"] != self.token:
             self.violations.append(Violation(method, ["Unauthorized: wrong token"], params))
-            return self._reply(method, params, 401, {"ok": False, "error_code": 401,
-                                                       "description": "Unauthorized"})
+            return self._reply(
+                method, params, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            )
         if self.validator is not None:
             problems = self.validator.validate(method, params, set(files))
             if problems:
                 self.violations.append(Violation(method, problems, params))
                 code = 404 if problems[0].startswith("Not Found") else 400
-                return self._reply(method, params, code, {"ok": False, "error_code": code,
-                                                          "description": problems[0]})
+                return self._reply(
+                    method,
+                    params,
+                    code,
+                    {"ok": False, "error_code": code, "description": problems[0]},
+                )
         fault = self._take_fault(method, params)
         if fault is not None:
             if fault.kind == "slow":
@@ -419,17 +464,23 @@ class FakeBotApi:
                 return self._fault_reply(method, params, fault)
         retry = self._check_flood(method, params)
         if retry is not None:
-            body = {"ok": False, "error_code": 429,
-                    "description": f"Too Many Requests: retry after {retry}",
-                    "parameters": {"retry_after": retry}}
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {retry}",
+                "parameters": {"retry_after": retry},
+            }
             response = self._reply(method, params, 429, body)
             self.flood_429s.append(self.requests[-1])
             return response
         try:
             result = await self._call(method, params, files)
         except ApiError as error:
-            body: dict[str, Any] = {"ok": False, "error_code": error.code,
-                                    "description": error.description}
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": error.code,
+                "description": error.description,
+            }
             response = self._reply(method, params, error.code, body)
             self.errors.append(self.requests[-1])
             if error.code == 400 and error.description.startswith("Bad Request: fake"):
@@ -440,26 +491,41 @@ class FakeBotApi:
     def _fault_reply(self, method: str, params: dict[str, Any], fault: Fault) -> web.Response:
         if fault.kind == "429":
             body: dict[str, Any] = {
-                "ok": False, "error_code": 429,
+                "ok": False,
+                "error_code": 429,
                 "description": f"Too Many Requests: retry after {fault.retry_after}",
                 "parameters": {"retry_after": fault.retry_after},
             }
             return self._reply(method, params, 429, body)
         if fault.kind == "403":
-            return self._reply(method, params, 403, {
-                "ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+            return self._reply(
+                method,
+                params,
+                403,
+                {
+                    "ok": False,
+                    "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user",
+                },
+            )
         code = int(fault.kind)
-        return self._reply(method, params, code, {
-            "ok": False, "error_code": code, "description": "Internal Server Error"})
+        return self._reply(
+            method,
+            params,
+            code,
+            {"ok": False, "error_code": code, "description": "Internal Server Error"},
+        )
 
-    def _reply(self, method: str, params: dict[str, Any], status: int, body: dict[str, Any]
-               ) -> web.Response:
+    def _reply(
+        self, method: str, params: dict[str, Any], status: int, body: dict[str, Any]
+    ) -> web.Response:
         self.requests.append(RecordedRequest(method, params, status, body, time.monotonic()))
         self._notify()
         return web.json_response(body, status=status)
 
-    async def _read_params(self, request: web.Request, method: str
-                           ) -> tuple[dict[str, Any], dict[str, bytes]]:
+    async def _read_params(
+        self, request: web.Request, method: str
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
         raw: dict[str, Any] = {}
         files: dict[str, bytes] = {}
         if request.content_type == "application/json":
@@ -501,13 +567,20 @@ class FakeBotApi:
         return await handler(params, files)
 
     async def _m_getMe(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        return {**self._bot_user(), "can_join_groups": True,
-                "can_read_all_group_messages": True, "supports_inline_queries": False}
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": True,
+            "supports_inline_queries": False,
+        }
 
     async def _m_getUpdates(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         if self._webhook is not None:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active;"
-                                " use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active;"
+                " use deleteWebhook to delete the webhook first",
+            )
         offset = params.get("offset")
         if isinstance(offset, int):
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -527,8 +600,11 @@ class FakeBotApi:
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.1))
 
     async def _m_setWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        self._webhook = {"url": params["url"], "secret": params.get("secret_token"),
-                         "allowed": params.get("allowed_updates")}
+        self._webhook = {
+            "url": params["url"],
+            "secret": params.get("secret_token"),
+            "allowed": params.get("allowed_updates"),
+        }
         if self._webhook_task is None:
             self._webhook_task = asyncio.create_task(self._deliver_webhook())
         return True
@@ -540,8 +616,11 @@ class FakeBotApi:
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        return {"url": (self._webhook or {}).get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
+        return {
+            "url": (self._webhook or {}).get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     async def _deliver_webhook(self) -> None:
         async with ClientSession(timeout=ClientTimeout(total=10)) as session:
@@ -582,11 +661,19 @@ class FakeBotApi:
             raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
         return chat
 
-    def _bot_message(self, chat: FakeChat, params: dict[str, Any], **content: Any
-                     ) -> dict[str, Any]:
-        message: dict[str, Any] = {"date": int(time.time()), "chat": chat.as_dict(),
-                                   "from": self._bot_user(), **content}
-        if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
+    def _bot_message(
+        self, chat: FakeChat, params: dict[str, Any], **content: Any
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "date": int(time.time()),
+            "chat": chat.as_dict(),
+            "from": self._bot_user(),
+            **content,
+        }
+        if (
+            isinstance(params.get("reply_markup"), dict)
+            and "inline_keyboard" in params["reply_markup"]
+        ):
             message["reply_markup"] = params["reply_markup"]
         reply = params.get("reply_parameters")
         if isinstance(reply, dict):
@@ -604,8 +691,9 @@ class FakeBotApi:
     async def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         chat = self._target(params)
         self.uploads.append({"method": "sendPhoto", "chat_id": chat.id, "files": files})
-        content: dict[str, Any] = {"photo": [{"file_id": "ph1", "file_unique_id": "uph1",
-                                              "width": 700, "height": 600}]}
+        content: dict[str, Any] = {
+            "photo": [{"file_id": "ph1", "file_unique_id": "uph1", "width": 700, "height": 600}]
+        }
         if params.get("caption"):
             content["caption"] = _shown(params["caption"], params)
         return self._bot_message(chat, params, **content)
@@ -613,8 +701,9 @@ class FakeBotApi:
     async def _m_sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         chat = self._target(params)
         self.uploads.append({"method": "sendDocument", "chat_id": chat.id, "files": files})
-        content: dict[str, Any] = {"document": {"file_id": "d1", "file_unique_id": "ud1",
-                                                "file_name": "file"}}
+        content: dict[str, Any] = {
+            "document": {"file_id": "d1", "file_unique_id": "ud1", "file_name": "file"}
+        }
         if params.get("caption"):
             content["caption"] = _shown(params["caption"], params)
         return self._bot_message(chat, params, **content)
@@ -631,9 +720,12 @@ class FakeBotApi:
         text = _shown(params["text"], params)
         markup = params.get("reply_markup")
         if text == message.get("text") and markup == message.get("reply_markup"):
-            raise ApiError(400, "Bad Request: message is not modified: specified new message "
-                                "content and reply markup are exactly the same as a current "
-                                "content and reply markup of the message")
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same as a current "
+                "content and reply markup of the message",
+            )
         message["text"] = text
         if markup:
             message["reply_markup"] = markup
@@ -643,14 +735,18 @@ class FakeBotApi:
         self.bot_events.append((message["chat"]["id"], dict(message)))
         return message
 
-    async def _m_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, bytes]
-                                        ) -> Any:
+    async def _m_editMessageReplyMarkup(
+        self, params: dict[str, Any], files: dict[str, bytes]
+    ) -> Any:
         message = self._existing(params)
         markup = params.get("reply_markup") or None
         if markup == message.get("reply_markup"):
-            raise ApiError(400, "Bad Request: message is not modified: specified new message "
-                                "content and reply markup are exactly the same as a current "
-                                "content and reply markup of the message")
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same as a current "
+                "content and reply markup of the message",
+            )
         if markup:
             message["reply_markup"] = markup
         else:
@@ -663,12 +759,13 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: message to delete not found")
         return True
 
-    async def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, bytes]
-                                     ) -> Any:
+    async def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         query_id = str(params["callback_query_id"])
         if query_id not in self._open_queries:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
-                                "query ID is invalid")
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         self._open_queries.discard(query_id)
         self.callback_answers[query_id] = params
         return True
