@@ -131,6 +131,13 @@ class Validator:
             errors.append(problems)
         if len(errors) == 1:
             return errors[0]
+        # Report against the closest candidate (e.g. the keyboard that has `inline_keyboard`).
+        closest = min(errors, key=len)
+        if isinstance(value, dict) and all("unknown field" not in p for p in closest):
+            return closest
+        fitting = [e for e in errors if not any("unknown field" in p for p in e)]
+        if fitting:
+            return min(fitting, key=len)
         return [f"Bad Request: {path} is none of {' or '.join(types)}"]
 
     def _check_type(self, path: str, value: Any, type_name: str, files: set[str]) -> list[str]:
