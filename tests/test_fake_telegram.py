@@ -119,7 +119,7 @@ async def test_like_telegram_for_people_who_never_started_or_blocked(
     stranger.block()
     with pytest.raises(Forbidden, match="blocked"):
         await bot.send_message(stranger.id, "hello")
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(999, "hello")
     assert fake.violations == []
 
@@ -173,5 +173,5 @@ async def test_a_second_answer_to_the_same_button_press_is_refused(
     update = await ann.press(fake.sent_messages(ann.id)[0], "y")
     query_id = update["callback_query"]["id"]
     assert await bot.answer_callback_query(query_id)
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(query_id)
