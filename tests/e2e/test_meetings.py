@@ -67,7 +67,8 @@ async def test_schedule_a_meeting_and_get_reminders_in_your_own_time(
     await ann.sees("20:00 your time (Europe/Berlin)")
     await bo.says("/meetings")
     await bo.sees("15:00 your time (America/New_York)")
-    await bo.presses("Can't go")
+    toast = await bo.toast(await bo.presses("Can't go"))
+    assert toast == "Saved: can't go."
 
     # 24 hours before: reminders to those who have not said no, in their own time.
     movable_clock.moment = datetime(2026, 3, 23, 19, 0, tzinfo=UTC)

@@ -104,6 +104,14 @@ class Person:
         self._act()
         return await self.user.press(message, data)
 
+    async def toast(self, pressed: dict[str, Any], timeout: float = DEFAULT_WAIT) -> str:
+        """The short notice Telegram shows after a button press, once the bot answered it."""
+        query_id = pressed["callback_query"]["id"]
+        answer = await self.server.wait_for(
+            lambda: self.server.callback_answers.get(query_id), timeout=timeout
+        )
+        return str(answer.get("text") or "")
+
     def inbox(self) -> list[str]:
         """The bot's messages in her private chat, as she sees them now, oldest first."""
         return [_text(m) for m in self.server.sent_messages(self.user.id)]

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import math
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -285,7 +286,8 @@ class FakeBotApi:
         return edited
 
     def user_press(self, user: FakeUser, message: dict[str, Any], data: str) -> dict[str, Any]:
-        query_id = str(next(self._query_ids))
+        # Like Telegram's, unique across every bot session (not just this server's life).
+        query_id = f"{secrets.randbits(63)}{next(self._query_ids)}"
         self._open_queries.add(query_id)
         query = {
             "id": query_id,
