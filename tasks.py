@@ -30,7 +30,7 @@ def _stamp(extra: str) -> str:
 
 
 def ensure_env(dev: bool) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs on whatever python3 the machine has
         sys.exit("peerbot needs Python 3.11 or newer")
     if not PYTHON.exists():
         print("tasks: creating .venv", flush=True)
