@@ -43,8 +43,16 @@ def ensure_env(dev: bool) -> None:
     target = ".[dev]" if dev else "."
     print(f"tasks: installing {target} into .venv", flush=True)
     subprocess.run(  # noqa: S603 - fixed arguments
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-e", target],
+        [
+            str(PYTHON),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-e",
+            target,
+        ],
         cwd=ROOT,
         check=True,
     )
@@ -59,6 +67,7 @@ def run(cmd: list[str]) -> int:
 def lint() -> int:
     checks = [
         [str(BIN / "ruff"), "check", "bot", "tests", "bench", "tasks.py"],
+        [str(BIN / "ruff"), "format", "--check", "bot", "tests", "bench", "tasks.py"],
         [str(BIN / "mypy")],
         [str(BIN / "lint-imports")],
     ]
