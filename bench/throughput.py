@@ -83,7 +83,9 @@ async def bench_echo(members: int, messages: int) -> float:
         return total / seconds
 
 
-async def bench_peerbot(members: int, messages: int, database_url: str | None) -> float:
+async def bench_peerbot(
+    members: int, messages: int, database_url: str | None, rate_limit: bool
+) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         async with FakeBotApi(token=TOKEN, spec=load_spec()) as server:
@@ -93,6 +95,7 @@ async def bench_peerbot(members: int, messages: int, database_url: str | None) -
                     "TELEGRAM_API_URL": server.root_url,
                     "DATABASE_URL": url,
                     "PEERBOT_SECRET_KEY": generate_key(),
+                    "PEERBOT_REPLY_RATE_LIMIT": "on" if rate_limit else "off",
                 }
             )
             runtime = BotRuntime(settings)
@@ -131,11 +134,16 @@ async def main() -> None:
     n = args.members * args.messages
     print(f"{args.members} members x {args.messages} messages = {n} updates per bot")
     echo = await bench_echo(args.members, args.messages)
-    print(f"bare PTB echo bot:  {echo:8.1f} updates/s")
-    full = await bench_peerbot(args.members, args.messages, args.database)
+    print(f"bare PTB echo bot (no rate limit):  {echo:8.1f} updates/s")
     db = "PostgreSQL" if args.database and "postgres" in args.database else "SQLite"
-    print(f"peerbot ({db}):    {full:8.1f} updates/s")
-    print(f"ratio peerbot/echo: {full / echo:8.2f}")
+    full = await bench_peerbot(args.members, args.messages, args.database, rate_limit=False)
+    print(f"peerbot, {db}, no reply rate limit: {full:8.1f} updates/s")
+    print(f"ratio peerbot/echo:                 {full / echo:8.2f}")
+    limited = await bench_peerbot(args.members, args.messages, args.database, rate_limit=True)
+    print(
+        f"peerbot, {db}, production settings (PTB rate limiter, ~30 replies/s): "
+        f"{limited:8.1f} updates/s"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
@@ -14,7 +15,6 @@ from bot.logging_setup import quiet_noisy_loggers
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage.crypto import install_keyring, load_or_create_key_file
-from bot.storage.db import create_engine
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.uow import Database
 
@@ -25,13 +25,15 @@ KEY_FILE_NAME = "peerbot.key"
 
 def build_application(settings: Settings) -> PeerbotApplication:
     quiet_noisy_loggers()  # httpx logs request URLs, and the URL carries the bot token
+    # Any: the builder's generic type changes with each option; the result is annotated below.
+    builder: Any = ApplicationBuilder()
+    if settings.reply_rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application: PeerbotApplication = (
-        ApplicationBuilder()
-        .token(settings.bot_token)
+        builder.token(settings.bot_token)
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .updater(None)  # intake is ours: updates are stored before they are confirmed
         .post_init(_post_init(settings))
         .post_shutdown(_post_shutdown)
@@ -70,9 +72,8 @@ def resolve_secret_key(settings: Settings) -> str:
 def _post_init(settings: Settings):  # type: ignore[no-untyped-def]
     async def post_init(application: PeerbotApplication) -> None:
         install_keyring(resolve_secret_key(settings))
-        engine = create_engine(settings.database_url)
-        await upgrade_to_head(engine)
-        db = Database(engine)
+        db = Database.connect(settings.database_url)
+        await upgrade_to_head(db.engine)
         services = Services.build(db, settings.coordinators)
         application.bot_data.open(settings, services)
         application.bot_data.database = db

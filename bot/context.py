@@ -11,6 +11,7 @@ from bot.locales import Catalogue, catalogue
 if TYPE_CHECKING:
     from bot.delivery.dispatcher import Dispatcher
     from bot.services import Services
+    from bot.services.members import Profile
     from bot.settings import Settings
     from bot.storage.uow import Database
 
@@ -45,6 +46,14 @@ class BotData:
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
+    """One per update (or job): also a place for what one update needs more than once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The person's profile as it was when this update arrived (read at most once).
+        self.profile_at_start: Profile | None = None
+        self.profile_read = False
+
     @property
     def services(self) -> Services:
         return self.bot_data.services

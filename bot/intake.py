@@ -113,8 +113,6 @@ class UpdateRunner:
                 self._idle.set()
 
     async def _handle(self, stored: StoredUpdate) -> None:
-        if await self.intake.is_done(stored.update_id):
-            return
         update = Update.de_json(json.loads(stored.payload), self.application.bot)
         failures = self.application.bot_data.failures
         for attempt in range(len(RETRY_DELAYS) + 1):
@@ -152,10 +150,13 @@ class UpdateRunner:
             StoredUpdate(int(u["update_id"]), chat_key_of(u), json.dumps(u, separators=(",", ":")))
             for u in raw_updates
         ]
-        await self.intake.store(stored)
+        new = await self.intake.store(stored)
         failpoints.hit("intake.stored")
+        # An update stored before (Telegram handing it over again) is either done, or pending
+        # and already queued by the start-up replay: only new ones are queued here.
         for item in stored:
-            self.submit(item)
+            if item.update_id in new:
+                self.submit(item)
 
     async def drain(self, seconds: float) -> bool:
         """Wait for queued updates to be handled; False if time ran out."""

@@ -50,6 +50,9 @@ class Settings:
     concurrent_chats: int = 64
     # How often the schedule ticks (reminders, check-ins) look for due work.
     tick_seconds: float = 20.0
+    # Replies go through PTB's rate limiter (Telegram's ~30 messages/s overall). Off only for
+    # measuring the bot's own processing capacity.
+    reply_rate_limit: bool = True
     log_level: str = "INFO"
 
     @property
@@ -130,6 +133,10 @@ class Settings:
         if not 0.05 <= tick_seconds <= 3600:
             raise ConfigError("PEERBOT_TICK_SECONDS", "must be a number of seconds", "20")
 
+        rate_limit = (get("PEERBOT_REPLY_RATE_LIMIT") or "on").lower()
+        if rate_limit not in ("on", "off"):
+            raise ConfigError("PEERBOT_REPLY_RATE_LIMIT", "must be on or off", "on")
+
         log_level = (get("PEERBOT_LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("PEERBOT_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR", "INFO")
@@ -144,6 +151,7 @@ class Settings:
             webhook=webhook,
             concurrent_chats=int(concurrent),
             tick_seconds=tick_seconds,
+            reply_rate_limit=rate_limit == "on",
             log_level=log_level,
         )
 

@@ -11,7 +11,6 @@ from sqlalchemy import select, text
 from bot.core.schedule import Rhythm
 from bot.services import Services
 from bot.services.errors import InvalidInput, NotAllowed
-from bot.storage.db import create_engine
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import Outbox, utcnow
 from bot.storage.uow import Database
@@ -19,9 +18,8 @@ from bot.storage.uow import Database
 
 @pytest.fixture
 async def services(database_url: str) -> AsyncIterator[Services]:
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine)
-    db = Database(engine)
+    db = Database.connect(database_url)
+    await upgrade_to_head(db.engine)
     yield Services.build(db, frozenset({1}))
     await db.dispose()
 

@@ -15,7 +15,6 @@ from bot.locales import catalogue
 from bot.services import Services
 from bot.services.meetings import MeetingDraft
 from bot.services.reminders import ReminderService
-from bot.storage.db import create_engine
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import Outbox
 from bot.storage.uow import Database
@@ -25,9 +24,8 @@ COORDINATOR = 1
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine)
-    database = Database(engine)
+    database = Database.connect(database_url)
+    await upgrade_to_head(database.engine)
     yield database
     await database.dispose()
 

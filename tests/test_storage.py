@@ -15,9 +15,8 @@ from bot.storage.uow import AlreadyHandled, Database, handling_update
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine)
-    database = Database(engine)
+    database = Database.connect(database_url)
+    await upgrade_to_head(database.engine)
     yield database
     await database.dispose()
 
@@ -54,10 +53,10 @@ async def test_free_text_is_encrypted_at_rest(db: Database) -> None:
 
 async def test_inbound_store_is_idempotent_by_update_id(db: Database) -> None:
     async with db.uow() as uow:
-        assert await uow.inbound.store([(10, 1, "{}"), (11, 1, "{}")]) == 2
+        assert await uow.inbound.store([(10, 1, "{}"), (11, 1, "{}")]) == {10, 11}
         await uow.commit()
     async with db.uow() as uow:
-        assert await uow.inbound.store([(11, 1, "{}"), (12, 2, "{}")]) == 1
+        assert await uow.inbound.store([(11, 1, "{}"), (12, 2, "{}")]) == {12}
         await uow.commit()
     async with db.uow() as uow:
         assert [r.update_id for r in await uow.inbound.unfinished()] == [10, 11, 12]

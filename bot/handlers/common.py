@@ -15,7 +15,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import BotContext
+from bot.core.profile import language_from_telegram
 from bot.services.errors import ServiceError
+from bot.services.members import Profile
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +27,24 @@ Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 MAX_INPUT_CHARS = 4000
 
 
+async def profile_at_start(update: Update, context: BotContext) -> Profile | None:
+    """The person's profile as it was when this update arrived (one read per update)."""
+    if not context.profile_read:
+        user = update.effective_user
+        context.profile_at_start = (
+            await context.services.members.profile(user.id) if user is not None else None
+        )
+        context.profile_read = True
+    return context.profile_at_start
+
+
 async def language(update: Update, context: BotContext) -> str:
+    """The person's language: their setting, else what their Telegram app says."""
+    profile = await profile_at_start(update, context)
+    if profile is not None:
+        return profile.language
     user = update.effective_user
-    if user is None:
-        return "en"
-    return await context.services.members.language_of(user.id, user.language_code)
+    return language_from_telegram(user.language_code if user else None)
 
 
 async def say(

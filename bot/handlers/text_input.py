@@ -7,7 +7,7 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.handlers.checkins import on_checkin_note
-from bot.handlers.common import MAX_INPUT_CHARS, edge, say
+from bot.handlers.common import MAX_INPUT_CHARS, edge, profile_at_start, say
 from bot.handlers.groups import create_group_named
 from bot.handlers.meetings import on_meeting_text
 from bot.handlers.onboarding import apply_name, apply_timezone
@@ -21,7 +21,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     user = update.effective_user
     message = update.effective_message
     assert user is not None and message is not None and message.text is not None
-    profile = await context.services.members.profile(user.id)
+    profile = await profile_at_start(update, context)
     if profile is None or profile.awaiting is None:
         if profile is None or not profile.consent_current:
             await say(update, context, "common.start_first")

@@ -204,7 +204,7 @@ class CheckinService:
     async def history(self, telegram_id: int, days: int) -> list[tuple[datetime, int]]:
         """The member's own answers in the last `days` days, oldest first."""
         since = utcnow() - timedelta(days=days)
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
             stmt = (
                 select(col(Checkin.prompt_at), col(Checkin.mood))
@@ -219,7 +219,7 @@ class CheckinService:
         """(average mood, contributors) for the group over `days`, only in aggregate and only
         when at least MIN_CONTRIBUTORS members answered — never anyone's own answers."""
         since = utcnow() - timedelta(days=days)
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
             assert member.id is not None
             membership = await uow.memberships.get(group_id, member.id)

@@ -94,7 +94,7 @@ class GroupService:
             return _info(group)
 
     async def my_groups(self, telegram_id: int) -> list[GroupSummary]:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
             assert member.id is not None
             rows = await uow.groups.for_member(member.id)
@@ -118,7 +118,7 @@ class GroupService:
         return group
 
     async def invite(self, telegram_id: int, group_id: int) -> GroupInfo:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             return _info(await self._managed(uow, telegram_id, group_id))
 
     async def rotate_invite(self, telegram_id: int, group_id: int) -> GroupInfo:
@@ -154,7 +154,7 @@ class GroupService:
             return LinkResult(group.name, already_linked=False)
 
     async def linked_group_name(self, chat_id: int) -> str | None:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             group = await uow.groups.by_chat_id(chat_id)
             return group.name if group else None
 

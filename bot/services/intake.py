@@ -24,17 +24,17 @@ class IntakeService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def store(self, updates: list[StoredUpdate]) -> int:
-        """Store updates (ignoring ones already stored); returns how many were new."""
+    async def store(self, updates: list[StoredUpdate]) -> set[int]:
+        """Store updates (ignoring ones already stored); returns the ids that were new."""
         if not updates:
-            return 0
+            return set()
         async with self.db.uow() as uow:
             new = await uow.inbound.store([(u.update_id, u.chat_key, u.payload) for u in updates])
             await uow.commit()
             return new
 
     async def is_done(self, update_id: int) -> bool:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             return await uow.inbound.status_of(update_id) in ("done", "failed")
 
     async def finish(self, update_id: int) -> None:
@@ -57,7 +57,7 @@ class IntakeService:
             await uow.commit()
 
     async def unfinished(self) -> list[StoredUpdate]:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             rows = await uow.inbound.unfinished()
         return [StoredUpdate(r.update_id, r.chat_key, r.payload or "{}") for r in rows]
 
@@ -69,5 +69,5 @@ class IntakeService:
             return removed
 
     async def counts(self) -> dict[str, int]:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             return await uow.inbound.counts()

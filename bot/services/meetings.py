@@ -111,7 +111,7 @@ class MeetingService:
     async def upcoming(self, telegram_id: int, horizon: timedelta) -> list[UpcomingMeeting]:
         """The member's meetings in the coming `horizon`, soonest first."""
         now = utcnow()
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
             assert member.id is not None
             groups = {g.id: g for g, _ in await uow.groups.for_member(member.id)}
@@ -171,13 +171,13 @@ class MeetingService:
             return group.name
 
     async def is_muted(self, telegram_id: int, group_id: int) -> bool:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
             return member.id in await uow.meetings.muted_member_ids(group_id)
 
     async def calendar_entry(self, telegram_id: int, meeting_id: int) -> CalendarEntry:
         """What a member's calendar file needs — only for meetings of their own groups."""
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
             meeting = await uow.meetings.by_id(meeting_id)
             assert member.id is not None

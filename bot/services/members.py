@@ -93,12 +93,12 @@ class MemberService:
         )
 
     async def profile(self, telegram_id: int) -> Profile | None:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             member = await uow.members.by_telegram_id(telegram_id)
             return self._profile(member) if member else None
 
     async def language_of(self, telegram_id: int, telegram_language: str | None) -> str:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             member = await uow.members.by_telegram_id(telegram_id)
         return member.language if member else language_from_telegram(telegram_language)
 

@@ -58,5 +58,5 @@ class RoleService:
             return RoleChange(target.display_name or "", target.telegram_id, changed)
 
     async def facilitator_ids(self) -> list[int]:
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             return await uow.members.facilitator_telegram_ids()

@@ -24,16 +24,18 @@ def async_url(database_url: str) -> str:
     raise ValueError(f"unsupported database scheme {scheme!r}")
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(database_url: str, *, read_only: bool = False) -> AsyncEngine:
+    """The engine for `database_url`. On SQLite a `read_only` engine begins its transactions
+    DEFERRED (readers never wait for the write lock in WAL mode); the normal one IMMEDIATE."""
     url = async_url(database_url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, begin="BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
     """WAL, foreign keys, and BEGIN IMMEDIATE.
 
     With SQLite's default deferred transactions, two concurrent writers can both hold a read
@@ -53,7 +55,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 def is_postgres(session: AsyncSession) -> bool:
@@ -62,11 +64,17 @@ def is_postgres(session: AsyncSession) -> bool:
 
 async def insert_ignoring_conflicts(
     session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> int:
-    """Insert rows, skipping those whose `keys` already exist. Returns how many were new."""
+) -> list[Any]:
+    """Insert rows, skipping those whose `keys` already exist. Returns the first key of each
+    row that was new (SQLite 3.35+ and PostgreSQL both support RETURNING here)."""
     if not rows:
-        return 0
+        return []
     insert = pg_insert if is_postgres(session) else sqlite_insert
-    stmt = insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
+    stmt = (
+        insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(table.c[keys[0]])
+    )
     result = await session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return list(result.scalars())

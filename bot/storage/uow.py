@@ -9,6 +9,7 @@ after a crash.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from bot.storage.db import insert_ignoring_conflicts, is_postgres
+from bot.storage.db import create_engine, insert_ignoring_conflicts, is_postgres
 from bot.storage.models import (
     AuditEvent,
     Inbound,
@@ -67,12 +68,39 @@ def handling_update(update_id: int) -> Iterator[_UpdateTicket]:
         _current_update.reset(token)
 
 
+class WriterGate:
+    """SQLite allows one writer at a time; when several connections race for the lock, the
+    losers sleep in SQLite's busy handler (up to 100 ms a try). Queueing writers here, in
+    order, keeps that from ever happening. A unit of work nested inside another one in the
+    same task would wait for itself forever, so that fails loudly instead."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[object] | None = None
+
+    async def acquire(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            raise RuntimeError("a write unit of work was opened inside another one")
+        await self._lock.acquire()
+        self._owner = task
+
+    def release(self) -> None:
+        self._owner = None
+        self._lock.release()
+
+
 class UnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], gate: WriterGate | None = None
+    ) -> None:
         self._sessions = sessions
+        self._gate = gate
         self._committed = False
 
     async def __aenter__(self) -> Self:
+        if self._gate is not None:
+            await self._gate.acquire()
         self.session = self._sessions()
         self.members = MemberRepository(self.session)
         self.groups = GroupRepository(self.session)
@@ -91,7 +119,11 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back anything uncommitted and detaches the objects without expiring
         # them, so what a service read stays readable after the unit of work ends.
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            if self._gate is not None:
+                self._gate.release()
 
     async def commit(self) -> None:
         ticket = _current_update.get()
@@ -109,17 +141,39 @@ class UnitOfWork:
 
 
 class Database:
-    """Owns the engine; hands out units of work."""
+    """Owns the engines; hands out units of work.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    `uow(read_only=True)` is for work that only reads: on SQLite it runs on a second engine
+    whose transactions do not take the write lock, so reads never queue behind writes.
+    """
+
+    def __init__(self, engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self.read_engine = read_engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = (
+            async_sessionmaker(read_engine, expire_on_commit=False)
+            if read_engine is not None
+            else self._sessions
+        )
+        self._gate = WriterGate() if engine.dialect.name == "sqlite" else None
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions)
+    @classmethod
+    def connect(cls, database_url: str) -> Database:
+        engine = create_engine(database_url)
+        if engine.dialect.name == "sqlite":
+            return cls(engine, create_engine(database_url, read_only=True))
+        return cls(engine)
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        if read_only:
+            return UnitOfWork(self._read_sessions)
+        return UnitOfWork(self._sessions, self._gate)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
 
 
 class MemberRepository:
@@ -254,8 +308,8 @@ class InboundRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def store(self, rows: Sequence[tuple[int, int | None, str]]) -> int:
-        """Store (update_id, chat_key, payload) rows; already-known update ids are ignored."""
+    async def store(self, rows: Sequence[tuple[int, int | None, str]]) -> set[int]:
+        """Store (update_id, chat_key, payload) rows; returns the ids that were new."""
         now = utcnow()
         values: list[dict[str, Any]] = [
             {
@@ -268,12 +322,13 @@ class InboundRepository:
             }
             for update_id, chat_key, payload in rows
         ]
-        return await insert_ignoring_conflicts(
+        new = await insert_ignoring_conflicts(
             self.session,
             Inbound.__table__,  # type: ignore[attr-defined]  # set by SQLModel at runtime
             values,
             ["update_id"],
         )
+        return {int(update_id) for update_id in new}
 
     async def status_of(self, update_id: int) -> str | None:
         stmt = select(col(Inbound.status)).where(col(Inbound.update_id) == update_id)
@@ -354,7 +409,7 @@ class OutboxRepository:
             "batch": batch,
         }
         table = Outbox.__table__  # type: ignore[attr-defined]
-        return await insert_ignoring_conflicts(self.session, table, [row], ["key"]) == 1
+        return bool(await insert_ignoring_conflicts(self.session, table, [row], ["key"]))
 
     async def claim(self, limit: int, now: datetime) -> list[Outbox]:
         """Take due rows for sending (most urgent first); other processes skip them."""
