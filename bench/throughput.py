@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,8 +90,10 @@ async def bench_peerbot(
     members: int, messages: int, database_url: str | None, rate_limit: bool
 ) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        async with FakeBotApi(token=TOKEN, spec=load_spec()) as server:
+        async with (
+            scratch_database(database_url, Path(tmp)) as url,
+            FakeBotApi(token=TOKEN, spec=load_spec()) as server,
+        ):
             settings = Settings.from_env(
                 {
                     "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -122,11 +127,33 @@ async def bench_peerbot(
             return total / seconds
 
 
+@contextlib.asynccontextmanager
+async def scratch_database(url: str | None, tmp: Path) -> AsyncIterator[str]:
+    """A throw-away database: a SQLite file, or a new PostgreSQL database next to `url`."""
+    if url is None or not url.startswith("postgres"):
+        yield url or f"sqlite:///{tmp / 'bench.db'}"
+        return
+    import asyncpg
+
+    name = f"peerbot_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--messages", type=int, default=5)
-    parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="default: a temporary SQLite file; a postgresql:// URL: a scratch database there",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
