@@ -14,7 +14,15 @@ from bot.core.ics import meeting_ics
 from bot.core.profile import Invalid
 from bot.core.schedule import MeetingRule, Repeat, format_local
 from bot.core.when import parse_local_datetime
-from bot.handlers.common import answer_query, buttons, edge, language, say, settle_query
+from bot.handlers.common import (
+    answer_query,
+    buttons,
+    edge,
+    language,
+    say,
+    settle_query,
+    wake_delivery,
+)
 from bot.locales import Markup
 from bot.services.errors import InvalidInput, NeedsOnboarding, NotFound
 from bot.services.meetings import MeetingDraft
@@ -186,6 +194,9 @@ async def on_meeting_button(update: Update, context: BotContext) -> None:
         name = await context.services.meetings.set_reminders_muted(user.id, int(value), muted)
         await say(update, context, "meetings.muted" if muted else "meetings.unmuted", group=name)
         return
+    if action in ("x", "xx", "keep"):
+        await _cancel_step(update, context, action, value)
+        return
     profile = await _profile(update, context)
     draft = dict(profile.draft)
     if action == "r" and value in {r.value for r in Repeat} and "when" in draft:
@@ -203,6 +214,42 @@ async def on_meeting_button(update: Update, context: BotContext) -> None:
         await say(update, context, "meetings.ask_place")
     else:
         await say(update, context, "common.stale_button")
+
+
+async def _cancel_step(update: Update, context: BotContext, action: str, value: str) -> None:
+    """Cancel a meeting: ask first, then cancel and tell who was coming."""
+    user = update.effective_user
+    assert user is not None
+    if action == "keep":
+        await say(update, context, "meetings.kept")
+        return
+    if not value.isdigit():
+        raise NotFound
+    if action == "xx":
+        title, told = await context.services.meetings.cancel(user.id, int(value))
+        wake_delivery(context)
+        await say(update, context, "meetings.cancelled", title=title, told=told)
+        return
+    upcoming = await context.services.meetings.upcoming(user.id, timedelta(days=366))
+    meeting = next((m for m in upcoming if m.meeting_id == int(value) and m.can_manage), None)
+    if meeting is None:
+        raise NotFound
+    lang = await language(update, context)
+    t = context.texts.t
+    await say(
+        update,
+        context,
+        "meetings.confirm_cancel",
+        title=meeting.title,
+        reply_markup=buttons(
+            [
+                [
+                    (t(lang, "meetings.confirm_cancel_button"), f"mt:xx:{value}"),
+                    (t(lang, "meetings.keep_button"), "mt:keep:0"),
+                ]
+            ]
+        ),
+    )
 
 
 async def _send_calendar(update: Update, context: BotContext, meeting_id: int) -> None:
@@ -260,6 +307,11 @@ async def list_meetings(update: Update, context: BotContext) -> None:
                         (t(lang, "reminders.no_button"), data + "n"),
                     ],
                     [(t(lang, "meetings.calendar_button"), f"mt:ics:{item.meeting_id}")],
+                    *(
+                        [[(t(lang, "meetings.cancel_button"), f"mt:x:{item.meeting_id}")]]
+                        if item.can_manage
+                        else []
+                    ),
                 ]
             ),
         )

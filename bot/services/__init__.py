@@ -32,7 +32,7 @@ class Services:
             groups=GroupService(db, coordinators, catalogue()),
             roles=RoleService(db, coordinators, catalogue()),
             intake=IntakeService(db),
-            meetings=MeetingService(db, coordinators),
+            meetings=MeetingService(db, coordinators, catalogue()),
             checkins=CheckinService(db, catalogue(), coordinators),
             reminders=ReminderService(db, catalogue()),
         )

@@ -10,11 +10,14 @@ from bot.core.schedule import (
     DEFAULT_REMINDER_OFFSETS,
     MeetingRule,
     Repeat,
+    format_local,
     next_occurrence,
     next_reminder_slot,
 )
+from bot.locales import Catalogue
 from bot.services.common import actor_for, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from bot.services.notices import queue_notice
 from bot.services.reminders import rule_of, set_next_slot
 from bot.storage.models import Meeting, utcnow
 from bot.storage.uow import Database
@@ -43,6 +46,7 @@ class UpcomingMeeting:
     starts: datetime  # UTC
     duration_minutes: int
     answer: str | None
+    can_manage: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,12 @@ class MeetingService:
         self,
         db: Database,
         coordinators: frozenset[int],
+        texts: Catalogue,
         offsets: tuple[timedelta, ...] = DEFAULT_REMINDER_OFFSETS,
     ) -> None:
         self.db = db
         self.coordinators = coordinators
+        self.texts = texts
         self.offsets = offsets
 
     async def create(self, telegram_id: int, draft: MeetingDraft) -> int:
@@ -114,7 +120,10 @@ class MeetingService:
         async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
             assert member.id is not None
-            groups = {g.id: g for g, _ in await uow.groups.for_member(member.id)}
+            memberships = await uow.groups.for_member(member.id)
+            groups = {g.id: g for g, _ in memberships}
+            actor = actor_for(member, telegram_id, self.coordinators)
+            managed = {g.id for g, role in memberships if may_manage_group(actor, GroupRole(role))}
             found: list[UpcomingMeeting] = []
             for meeting in await uow.meetings.for_groups([g for g in groups if g is not None]):
                 starts = next_occurrence(rule_of(meeting), now - timedelta(minutes=1))
@@ -132,6 +141,7 @@ class MeetingService:
                         starts,
                         meeting.duration_minutes,
                         answers.get(member.id),
+                        can_manage=meeting.group_id in managed,
                     )
                 )
         return sorted(found, key=lambda m: m.starts)
@@ -157,6 +167,48 @@ class MeetingService:
             await uow.meetings.set_rsvp(meeting_id, occurrence, member.id, answer)
             await uow.commit()
             return answer
+
+    async def cancel(self, telegram_id: int, meeting_id: int) -> tuple[str, int]:
+        """Cancel a meeting; everyone who said they would (or might) come to its next
+        occurrence is told, through the outbox. Returns (title, how many were told)."""
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id)
+            meeting = await uow.meetings.by_id(meeting_id)
+            assert member.id is not None
+            if meeting is None or meeting.cancelled_at is not None:
+                raise NotFound
+            membership = await uow.memberships.get(meeting.group_id, member.id)
+            role = GroupRole(membership.role) if membership else None
+            if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
+                raise NotAllowed
+            now = utcnow()
+            meeting.cancelled_at = now
+            set_next_slot(meeting, None)
+            event = uow.audit.record(
+                "meeting.cancel", actor_id=member.id, group_id=meeting.group_id
+            )
+            starts = next_occurrence(rule_of(meeting), now)
+            told = 0
+            if starts is not None:
+                answers = await uow.meetings.rsvps(meeting_id, starts)
+                for attendee in await uow.meetings.recipients(meeting.group_id):
+                    if answers.get(attendee.id or 0) not in ("going", "maybe"):
+                        continue
+                    zone = attendee.timezone or meeting.timezone
+                    await queue_notice(
+                        uow,
+                        self.texts,
+                        event,
+                        telegram_id=attendee.telegram_id,
+                        language=attendee.language,
+                        key="meetings.cancelled_notice",
+                        title=meeting.title,
+                        time=format_local(starts, zone),
+                        timezone=zone,
+                    )
+                    told += 1
+            await uow.commit()
+            return meeting.title, told
 
     async def set_reminders_muted(self, telegram_id: int, group_id: int, muted: bool) -> str:
         """Mute or unmute a group's reminders for this member; returns the group's name."""

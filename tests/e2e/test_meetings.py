@@ -123,3 +123,31 @@ async def test_reminders_can_be_muted_per_group(
     movable_clock.moment = datetime(2026, 3, 23, 19, 0, tzinfo=UTC)
     await cora.sees("starts in 24 hours")
     assert not any("starts in" in m for m in ann.inbox())
+
+
+async def test_cancelling_tells_those_who_were_coming(
+    tg: FakeBotApi, start_bot: BotStarter, movable_clock: MovableClock
+) -> None:
+    await start_bot(PEERBOT_TICK_SECONDS=0.1)
+    cora, ann, bo = await _group_with_members(tg)
+    await cora.says("/newmeeting")
+    await cora.says("Tuesday talk")
+    await cora.says("2026-03-24 19:00")
+    await cora.presses("Every week")
+    await cora.presses("60 min")
+    await cora.says("/skip")
+    await cora.sees("Scheduled")
+    await ann.says("/meetings")
+    assert await ann.toast(await ann.presses("Going")) == "Saved: going."
+    await bo.says("/meetings")
+    await bo.sees("Tuesday talk")
+    assert "Cancel this meeting" not in bo.buttons(tg.sent_messages(bo.user.id)[-2])
+    await cora.says("/meetings")
+    await cora.presses("Cancel this meeting")
+    await cora.presses("Yes, cancel it")
+    await cora.sees("is cancelled. 1 members who planned to come were told")
+    await ann.sees("Tuesday talk on Tue 24 Mar, 20:00 (Europe/Berlin) has been cancelled")
+    movable_clock.moment = datetime(2026, 3, 23, 19, 0, tzinfo=UTC)
+    await ann.says("/meetings")
+    await ann.sees("No meetings in the next 30 days")
+    assert not any("starts in" in m for m in bo.inbox())
