@@ -25,7 +25,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot import failpoints
 from bot.core.outgoing import OutgoingMessage
-from bot.core.ratelimit import SendBudget
+from bot.core.ratelimit import MARGIN, SendBudget
 from bot.storage.models import Outbox, utcnow
 from bot.storage.uow import Database
 
@@ -87,6 +87,9 @@ class Dispatcher:
 
     async def start(self) -> None:
         await self.recover()
+        # A previous process may have sent up to the limit in the last second, and Telegram
+        # still counts those: start after that window has passed.
+        self.budget.pause_until(self.clock() + 1.0 + MARGIN)
         self._task = asyncio.create_task(self._loop(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
