@@ -74,7 +74,7 @@ def _post_init(settings: Settings):  # type: ignore[no-untyped-def]
         install_keyring(resolve_secret_key(settings))
         db = Database.connect(settings.database_url)
         await upgrade_to_head(db.engine)
-        services = Services.build(db, settings.coordinators)
+        services = Services.build(db, settings.coordinators, settings.reminder_offsets)
         application.bot_data.open(settings, services)
         application.bot_data.database = db
         await publish_default_commands(

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,6 +54,8 @@ class Settings:
     # Replies go through PTB's rate limiter (Telegram's ~30 messages/s overall). Off only for
     # measuring the bot's own processing capacity.
     reply_rate_limit: bool = True
+    # Meeting reminders go out this long before each meeting.
+    reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     log_level: str = "INFO"
 
     @property
@@ -137,6 +140,8 @@ class Settings:
         if rate_limit not in ("on", "off"):
             raise ConfigError("PEERBOT_REPLY_RATE_LIMIT", "must be on or off", "on")
 
+        offsets = _parse_offsets(get("PEERBOT_REMINDER_OFFSETS") or "24h,1h")
+
         log_level = (get("PEERBOT_LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("PEERBOT_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR", "INFO")
@@ -152,8 +157,24 @@ class Settings:
             concurrent_chats=int(concurrent),
             tick_seconds=tick_seconds,
             reply_rate_limit=rate_limit == "on",
+            reminder_offsets=offsets,
             log_level=log_level,
         )
+
+
+def _parse_offsets(raw: str) -> tuple[timedelta, ...]:
+    offsets: list[timedelta] = []
+    for part in raw.split(","):
+        match = re.fullmatch(r"\s*(\d{1,4})\s*([mhd])\s*", part)
+        if match is None:
+            raise ConfigError(
+                "PEERBOT_REMINDER_OFFSETS", "must be durations like 24h, 1h or 30m", "24h,1h"
+            )
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+        offsets.append(timedelta(**{unit: int(match.group(1))}))
+    if not offsets or any(o <= timedelta(0) or o > timedelta(days=14) for o in offsets):
+        raise ConfigError("PEERBOT_REMINDER_OFFSETS", "must be between 1m and 14d", "24h,1h")
+    return tuple(sorted(set(offsets), reverse=True))
 
 
 def _parse_ids(raw: str | None) -> frozenset[int]:

@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.services.meetings import MeetingDraft
 from bot.services.reminders import ReminderService
 from bot.storage.migrate import upgrade_to_head
-from bot.storage.models import Outbox
+from bot.storage.models import Outbox, utcnow
 from bot.storage.uow import Database
 
 COORDINATOR = 1
@@ -140,3 +140,19 @@ async def test_only_facilitators_schedule_meetings(db: Database) -> None:
     start = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=2)
     with pytest.raises(NotAllowed):
         await services.meetings.create(2, MeetingDraft(group_id, "Mine", start, Repeat.ONCE))
+
+
+async def test_a_member_who_blocked_the_bot_gets_nothing_until_they_come_back(
+    db: Database,
+) -> None:
+    services, _, meeting_id = await _setup(db)
+    async with db.uow() as uow:
+        await uow.members.mark_unreachable(2, utcnow())
+        await uow.commit()
+    due, _ = await _next_slot(db, meeting_id)
+    await ReminderService(db, catalogue()).tick(due)
+    assert 2 not in {r.chat_id for r in await _outbox(db)}
+    await services.members.mark_reachable(2)
+    due, _ = await _next_slot(db, meeting_id)
+    await ReminderService(db, catalogue()).tick(due)
+    assert 2 in {r.chat_id for r in await _outbox(db)}

@@ -98,3 +98,19 @@ def test_keygen_prints_a_usable_key(tmp_path: Path) -> None:
     key = result.stdout.strip()
     settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_SECRET_KEY": key})
     assert settings.secret_key == key
+
+
+def test_reminder_offsets_are_configurable() -> None:
+    from datetime import timedelta
+
+    settings = Settings.from_env(
+        {"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_REMINDER_OFFSETS": "30m, 2d,1h"}
+    )
+    assert settings.reminder_offsets == (
+        timedelta(days=2),
+        timedelta(hours=1),
+        timedelta(minutes=30),
+    )
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_REMINDER_OFFSETS": "soon"})
+    assert caught.value.variable == "PEERBOT_REMINDER_OFFSETS"

@@ -35,6 +35,9 @@ async def profile_at_start(update: Update, context: BotContext) -> Profile | Non
             await context.services.members.profile(user.id) if user is not None else None
         )
         context.profile_read = True
+        if context.profile_at_start is not None and context.profile_at_start.unreachable:
+            assert user is not None
+            await context.services.members.mark_reachable(user.id)
     return context.profile_at_start
 
 

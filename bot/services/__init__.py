@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from bot.core.schedule import DEFAULT_REMINDER_OFFSETS
 from bot.locales import catalogue
 from bot.services.checkins import CheckinService
 from bot.services.groups import GroupService
@@ -26,13 +28,18 @@ class Services:
     reminders: ReminderService
 
     @classmethod
-    def build(cls, db: Database, coordinators: frozenset[int]) -> Services:
+    def build(
+        cls,
+        db: Database,
+        coordinators: frozenset[int],
+        reminder_offsets: tuple[timedelta, ...] = DEFAULT_REMINDER_OFFSETS,
+    ) -> Services:
         return cls(
             members=MemberService(db, coordinators),
             groups=GroupService(db, coordinators, catalogue()),
             roles=RoleService(db, coordinators, catalogue()),
             intake=IntakeService(db),
-            meetings=MeetingService(db, coordinators, catalogue()),
+            meetings=MeetingService(db, coordinators, catalogue(), reminder_offsets),
             checkins=CheckinService(db, catalogue(), coordinators),
-            reminders=ReminderService(db, catalogue()),
+            reminders=ReminderService(db, catalogue(), reminder_offsets),
         )

@@ -54,6 +54,7 @@ class Profile:
     role: Role
     consent_current: bool
     draft: dict[str, Any]
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class MemberService:
             role=actor.role,
             consent_current=member.consent_version == CONSENT_VERSION,
             draft=json.loads(member.draft) if member.draft else {},
+            unreachable=member.unreachable_at is not None,
         )
 
     async def profile(self, telegram_id: int) -> Profile | None:
@@ -202,6 +204,14 @@ class MemberService:
             member.awaiting = awaiting
             await uow.commit()
             return self._profile(member)
+
+    async def mark_reachable(self, telegram_id: int) -> None:
+        """They wrote to the bot again (after blocking it): messages may be queued again."""
+        async with self.db.uow() as uow:
+            member = await uow.members.by_telegram_id(telegram_id, for_update=True)
+            if member is not None and member.unreachable_at is not None:
+                member.unreachable_at = None
+                await uow.commit()
 
     async def set_flow(
         self, telegram_id: int, awaiting: Awaiting | None, draft: dict[str, Any] | None
