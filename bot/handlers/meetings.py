@@ -119,6 +119,8 @@ async def on_meeting_text(update: Update, context: BotContext, profile: Profile,
     elif profile.awaiting is Awaiting.MEETING_PLACE:
         place = " ".join(text.split())
         await _create(update, context, profile, place if place and place != "/skip" else None)
+    elif profile.awaiting in (Awaiting.MEETING_EDIT_WHEN, Awaiting.MEETING_EDIT_PLACE):
+        await _apply_edit(update, context, profile, text)
 
 
 async def _create(update: Update, context: BotContext, profile: Profile, place: str | None) -> None:
@@ -197,6 +199,9 @@ async def on_meeting_button(update: Update, context: BotContext) -> None:
     if action in ("x", "xx", "keep"):
         await _cancel_step(update, context, action, value)
         return
+    if action in ("e", "et", "ep") and value.isdigit():
+        await _edit_step(update, context, action, int(value))
+        return
     profile = await _profile(update, context)
     draft = dict(profile.draft)
     if action == "r" and value in {r.value for r in Repeat} and "when" in draft:
@@ -214,6 +219,58 @@ async def on_meeting_button(update: Update, context: BotContext) -> None:
         await say(update, context, "meetings.ask_place")
     else:
         await say(update, context, "common.stale_button")
+
+
+async def _edit_step(update: Update, context: BotContext, action: str, meeting_id: int) -> None:
+    user = update.effective_user
+    assert user is not None
+    upcoming = await context.services.meetings.upcoming(user.id, timedelta(days=366))
+    if not any(m.meeting_id == meeting_id and m.can_manage for m in upcoming):
+        raise NotFound
+    lang = await language(update, context)
+    t = context.texts.t
+    if action == "e":
+        await say(
+            update,
+            context,
+            "meetings.edit_what",
+            reply_markup=buttons(
+                [
+                    [
+                        (t(lang, "meetings.edit_time_button"), f"mt:et:{meeting_id}"),
+                        (t(lang, "meetings.edit_place_button"), f"mt:ep:{meeting_id}"),
+                    ]
+                ]
+            ),
+        )
+        return
+    profile = await _profile(update, context)
+    step = Awaiting.MEETING_EDIT_WHEN if action == "et" else Awaiting.MEETING_EDIT_PLACE
+    await context.services.members.set_flow(user.id, step, {"edit": meeting_id})
+    if step is Awaiting.MEETING_EDIT_WHEN:
+        await say(update, context, "meetings.edit_ask_when", timezone=profile.timezone)
+    else:
+        await say(update, context, "meetings.edit_ask_place")
+
+
+async def _apply_edit(update: Update, context: BotContext, profile: Profile, text: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    meeting_id = profile.draft.get("edit")
+    if not isinstance(meeting_id, int):
+        raise NotFound
+    meetings = context.services.meetings
+    if profile.awaiting is Awaiting.MEETING_EDIT_WHEN:
+        zone = profile.timezone or "UTC"
+        when = parse_local_datetime(text, clock.now().astimezone(ZoneInfo(zone)).date())
+        if isinstance(when, Invalid):
+            raise InvalidInput(when.reason)
+        title, told = await meetings.edit(user.id, meeting_id, first_local=when)
+    else:
+        title, told = await meetings.edit(user.id, meeting_id, place=" ".join(text.split()))
+    await context.services.members.set_flow(user.id, None, None)
+    wake_delivery(context)
+    await say(update, context, "meetings.changed", title=title, told=told)
 
 
 async def _cancel_step(update: Update, context: BotContext, action: str, value: str) -> None:
@@ -308,7 +365,10 @@ async def list_meetings(update: Update, context: BotContext) -> None:
                     ],
                     [(t(lang, "meetings.calendar_button"), f"mt:ics:{item.meeting_id}")],
                     *(
-                        [[(t(lang, "meetings.cancel_button"), f"mt:x:{item.meeting_id}")]]
+                        [
+                            [(t(lang, "meetings.edit_button"), f"mt:e:{item.meeting_id}")],
+                            [(t(lang, "meetings.cancel_button"), f"mt:x:{item.meeting_id}")],
+                        ]
                         if item.can_manage
                         else []
                     ),

@@ -13,7 +13,13 @@ from bot.handlers.meetings import on_meeting_text
 from bot.handlers.onboarding import apply_name, apply_timezone
 from bot.services.members import Awaiting
 
-MEETING_STEPS = (Awaiting.MEETING_TITLE, Awaiting.MEETING_WHEN, Awaiting.MEETING_PLACE)
+MEETING_STEPS = (
+    Awaiting.MEETING_TITLE,
+    Awaiting.MEETING_WHEN,
+    Awaiting.MEETING_PLACE,
+    Awaiting.MEETING_EDIT_WHEN,
+    Awaiting.MEETING_EDIT_PLACE,
+)
 
 
 @edge

@@ -19,8 +19,8 @@ from bot.services.common import actor_for, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.notices import queue_notice
 from bot.services.reminders import rule_of, set_next_slot
-from bot.storage.models import Meeting, utcnow
-from bot.storage.uow import Database
+from bot.storage.models import Meeting, Member, utcnow
+from bot.storage.uow import Database, UnitOfWork
 
 RSVP_ANSWERS = {"g": "going", "m": "maybe", "n": "no"}
 TITLE_MAX = 80
@@ -168,19 +168,67 @@ class MeetingService:
             await uow.commit()
             return answer
 
+    async def edit(
+        self,
+        telegram_id: int,
+        meeting_id: int,
+        *,
+        first_local: datetime | None = None,
+        place: str | None = None,
+    ) -> tuple[str, int]:
+        """Move a meeting (the whole series) or change its place; everyone who said they would
+        (or might) come to its next occurrence is told. Returns (title, how many were told)."""
+        if place is not None and len(place) > PLACE_MAX:
+            raise InvalidInput("meetings.bad_place", max=PLACE_MAX)
+        async with self.db.uow() as uow:
+            member, meeting = await self._managed_meeting(uow, telegram_id, meeting_id)
+            now = utcnow()
+            before = next_occurrence(rule_of(meeting), now)
+            answers = await uow.meetings.rsvps(meeting_id, before) if before else {}
+            if first_local is not None:
+                moved = MeetingRule(first_local, meeting.timezone, Repeat(meeting.repeat))
+                if next_occurrence(moved, now) is None:
+                    raise InvalidInput("meetings.in_the_past")
+                meeting.first_local = first_local.isoformat(timespec="minutes")
+                set_next_slot(meeting, next_reminder_slot(moved, self.offsets, now))
+            if place is not None:
+                meeting.place = place
+            event = uow.audit.record("meeting.edit", actor_id=member.id, group_id=meeting.group_id)
+            starts = next_occurrence(rule_of(meeting), now)
+            told = 0
+            for attendee in await uow.meetings.recipients(meeting.group_id):
+                if answers.get(attendee.id or 0) not in ("going", "maybe") or starts is None:
+                    continue
+                zone = attendee.timezone or meeting.timezone
+                await queue_notice(
+                    uow, self.texts, event, telegram_id=attendee.telegram_id,
+                    language=attendee.language, key="meetings.changed_notice",
+                    title=meeting.title, time=format_local(starts, zone), timezone=zone,
+                    place=meeting.place or "—",
+                )  # fmt: skip
+                told += 1
+            await uow.commit()
+            return meeting.title, told
+
+    async def _managed_meeting(
+        self, uow: UnitOfWork, telegram_id: int, meeting_id: int
+    ) -> tuple[Member, Meeting]:
+        member = await onboarded_member(uow, telegram_id)
+        meeting = await uow.meetings.by_id(meeting_id)
+        assert member.id is not None
+        if meeting is None or meeting.cancelled_at is not None:
+            raise NotFound
+        membership = await uow.memberships.get(meeting.group_id, member.id)
+        role = GroupRole(membership.role) if membership else None
+        if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
+            raise NotAllowed
+        return member, meeting
+
     async def cancel(self, telegram_id: int, meeting_id: int) -> tuple[str, int]:
         """Cancel a meeting; everyone who said they would (or might) come to its next
         occurrence is told, through the outbox. Returns (title, how many were told)."""
         async with self.db.uow() as uow:
-            member = await onboarded_member(uow, telegram_id)
-            meeting = await uow.meetings.by_id(meeting_id)
-            assert member.id is not None
-            if meeting is None or meeting.cancelled_at is not None:
-                raise NotFound
-            membership = await uow.memberships.get(meeting.group_id, member.id)
-            role = GroupRole(membership.role) if membership else None
-            if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
-                raise NotAllowed
+            member, meeting = await self._managed_meeting(uow, telegram_id, meeting_id)
             now = utcnow()
             meeting.cancelled_at = now
             set_next_slot(meeting, None)

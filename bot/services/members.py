@@ -40,6 +40,8 @@ class Awaiting(StrEnum):
     MEETING_TITLE = "meeting_title"
     MEETING_WHEN = "meeting_when"
     MEETING_PLACE = "meeting_place"
+    MEETING_EDIT_WHEN = "meeting_edit_when"
+    MEETING_EDIT_PLACE = "meeting_edit_place"
     CHECKIN_NOTE = "checkin_note"
 
 

@@ -151,3 +151,36 @@ async def test_cancelling_tells_those_who_were_coming(
     await ann.says("/meetings")
     await ann.sees("No meetings in the next 30 days")
     assert not any("starts in" in m for m in bo.inbox())
+
+
+async def test_changing_time_or_place_tells_those_who_were_coming(
+    tg: FakeBotApi, start_bot: BotStarter, movable_clock: MovableClock
+) -> None:
+    await start_bot(PEERBOT_TICK_SECONDS=0.1)
+    cora, ann, bo = await _group_with_members(tg)
+    await cora.says("/newmeeting")
+    await cora.says("Tuesday talk")
+    await cora.says("2026-03-24 19:00")
+    await cora.presses("Every week")
+    await cora.presses("60 min")
+    await cora.says("Room 4")
+    await cora.sees("Scheduled")
+    await ann.says("/meetings")
+    assert await ann.toast(await ann.presses("Maybe")) == "Saved: maybe."
+    await cora.says("/meetings")
+    await cora.presses("Change time or place")
+    await cora.sees("What would you like to change?")
+    await cora.presses("Place")
+    await cora.says("Room 9")
+    await cora.sees("is updated. 1 members who planned to come were told")
+    await ann.sees("Tuesday talk has changed: next on Tue 24 Mar, 20:00 (Europe/Berlin), at Room 9")
+    await cora.says("/meetings")
+    await cora.presses("Change time or place")
+    await cora.sees("What would you like to change?")
+    await cora.presses("Time")
+    await cora.says("25 Mar 18:00")
+    await cora.sees("is updated")
+    await ann.sees("next on Wed 25 Mar, 19:00 (Europe/Berlin)")
+    # Reminders follow the new time: 24 hours before Wednesday 18:00 London (UTC).
+    movable_clock.moment = datetime(2026, 3, 24, 18, 0, tzinfo=UTC)
+    await bo.sees("starts in 24 hours: Wed 25 Mar, 14:00 your time")
