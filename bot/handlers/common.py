@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.core.profile import language_from_telegram
-from bot.services.errors import ServiceError
+from bot.services.errors import NotAllowed, ServiceError
 from bot.services.members import Profile
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,36 @@ def edge(handler: Handler) -> Handler:
             await say(update, context, error.key, reply_markup=None, **error.params)
 
     return wrapper
+
+
+GroupAction = Callable[[Update, BotContext, int], Coroutine[Any, Any, None]]
+
+
+async def for_a_managed_group(
+    update: Update,
+    context: BotContext,
+    act: GroupAction,
+    *,
+    prompt: str,
+    callback_prefix: str,
+    none_key: str = "groups.no_groups_to_manage",
+) -> None:
+    """Run `act` for the group this person facilitates — asking which one when there are
+    several (the buttons carry `{callback_prefix}{group id}`)."""
+    user = update.effective_user
+    assert user is not None
+    groups = await context.services.groups.managed_groups(user.id)
+    if not groups:
+        raise NotAllowed(none_key)
+    if len(groups) == 1:
+        await act(update, context, groups[0].id)
+        return
+    await say(
+        update,
+        context,
+        prompt,
+        reply_markup=buttons([[(g.name, f"{callback_prefix}{g.id}")] for g in groups]),
+    )
 
 
 def wake_delivery(context: BotContext) -> None:

@@ -21,6 +21,7 @@ from bot.handlers.common import (
     answer_query,
     buttons,
     edge,
+    for_a_managed_group,
     language,
     say,
     settle_query,
@@ -82,20 +83,8 @@ async def list_groups(update: Update, context: BotContext) -> None:
 
 @edge
 async def invite(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    groups = await context.services.groups.managed_groups(user.id)
-    if not groups:
-        await say(update, context, "groups.no_groups_to_manage")
-        return
-    if len(groups) == 1:
-        await _show_invite(update, context, groups[0].id)
-        return
-    await say(
-        update,
-        context,
-        "groups.invite_choose",
-        reply_markup=buttons([[(g.name, f"grp:inv:{g.id}")] for g in groups]),
+    await for_a_managed_group(
+        update, context, _show_invite, prompt="groups.invite_choose", callback_prefix="grp:inv:"
     )
 
 
@@ -142,17 +131,13 @@ async def link(update: Update, context: BotContext) -> None:
     if already is not None:
         await say(update, context, "groups.already_linked", group=already)
         return
-    groups = await context.services.groups.managed_groups(user.id)
-    if not groups:
-        raise NotAllowed
-    if len(groups) == 1:
-        await _link_chat(update, context, groups[0].id)
-        return
-    await say(
+    await for_a_managed_group(
         update,
         context,
-        "groups.link_choose",
-        reply_markup=buttons([[(g.name, f"grp:link:{g.id}")] for g in groups]),
+        _link_chat,
+        prompt="groups.link_choose",
+        callback_prefix="grp:link:",
+        none_key="common.not_allowed",
     )
 
 

@@ -18,6 +18,7 @@ from bot.handlers.common import (
     answer_query,
     buttons,
     edge,
+    for_a_managed_group,
     language,
     say,
     settle_query,
@@ -43,20 +44,8 @@ async def _profile(update: Update, context: BotContext) -> Profile:
 
 @edge
 async def new_meeting(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    groups = await context.services.groups.managed_groups(user.id)
-    if not groups:
-        await say(update, context, "groups.no_groups_to_manage")
-        return
-    if len(groups) == 1:
-        await _begin(update, context, groups[0].id)
-        return
-    await say(
-        update,
-        context,
-        "meetings.choose_group",
-        reply_markup=buttons([[(g.name, f"mt:g:{g.id}")] for g in groups]),
+    await for_a_managed_group(
+        update, context, _begin, prompt="meetings.choose_group", callback_prefix="mt:g:"
     )
 
 

@@ -151,13 +151,8 @@ class MeetingService:
         if answer is None:
             raise NotFound
         async with self.db.uow() as uow:
-            member = await onboarded_member(uow, telegram_id)
-            meeting = await uow.meetings.by_id(meeting_id)
+            member, meeting = await self._members_meeting(uow, telegram_id, meeting_id)
             assert member.id is not None
-            if meeting is None or meeting.cancelled_at is not None:
-                raise NotFound
-            if await uow.memberships.get(meeting.group_id, member.id) is None:
-                raise NotAllowed
             # Only a real occurrence of this meeting that has not started can be answered.
             rule = rule_of(meeting)
             if next_occurrence(rule, occurrence - timedelta(seconds=1)) != occurrence:
@@ -209,6 +204,20 @@ class MeetingService:
                 told += 1
             await uow.commit()
             return meeting.title, told
+
+    async def _members_meeting(
+        self, uow: UnitOfWork, telegram_id: int, meeting_id: int
+    ) -> tuple[Member, Meeting]:
+        """A live meeting of one of this member's groups; anything else is 'not found'
+        (which reveals nothing about other groups' meetings)."""
+        member = await onboarded_member(uow, telegram_id)
+        meeting = await uow.meetings.by_id(meeting_id)
+        assert member.id is not None
+        if meeting is None or meeting.cancelled_at is not None:
+            raise NotFound
+        if await uow.memberships.get(meeting.group_id, member.id) is None:
+            raise NotFound
+        return member, meeting
 
     async def _managed_meeting(
         self, uow: UnitOfWork, telegram_id: int, meeting_id: int
@@ -278,13 +287,7 @@ class MeetingService:
     async def calendar_entry(self, telegram_id: int, meeting_id: int) -> CalendarEntry:
         """What a member's calendar file needs — only for meetings of their own groups."""
         async with self.db.uow(read_only=True) as uow:
-            member = await onboarded_member(uow, telegram_id)
-            meeting = await uow.meetings.by_id(meeting_id)
-            assert member.id is not None
-            if meeting is None or meeting.cancelled_at is not None:
-                raise NotFound
-            if await uow.memberships.get(meeting.group_id, member.id) is None:
-                raise NotFound
+            _, meeting = await self._members_meeting(uow, telegram_id, meeting_id)
             return CalendarEntry(
                 meeting.title,
                 meeting.place,

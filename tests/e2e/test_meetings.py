@@ -45,6 +45,17 @@ async def _group_with_members(tg: FakeBotApi) -> tuple[Person, Person, Person]:
     return cora, ann, bo
 
 
+async def _weekly_tuesday_talk(facilitator: Person, place: str = "/skip") -> None:
+    """Tuesdays at 19:00 London from 24 March 2026, for an hour."""
+    await facilitator.says("/newmeeting")
+    await facilitator.says("Tuesday talk")
+    await facilitator.says("2026-03-24 19:00")
+    await facilitator.presses("Every week")
+    await facilitator.presses("60 min")
+    await facilitator.says(place)
+    await facilitator.sees("Scheduled")
+
+
 async def test_schedule_a_meeting_and_get_reminders_in_your_own_time(
     tg: FakeBotApi, start_bot: BotStarter, movable_clock: MovableClock
 ) -> None:
@@ -130,13 +141,7 @@ async def test_cancelling_tells_those_who_were_coming(
 ) -> None:
     await start_bot(PEERBOT_TICK_SECONDS=0.1)
     cora, ann, bo = await _group_with_members(tg)
-    await cora.says("/newmeeting")
-    await cora.says("Tuesday talk")
-    await cora.says("2026-03-24 19:00")
-    await cora.presses("Every week")
-    await cora.presses("60 min")
-    await cora.says("/skip")
-    await cora.sees("Scheduled")
+    await _weekly_tuesday_talk(cora)
     await ann.says("/meetings")
     assert await ann.toast(await ann.presses("Going")) == "Saved: going."
     await bo.says("/meetings")
@@ -158,13 +163,7 @@ async def test_changing_time_or_place_tells_those_who_were_coming(
 ) -> None:
     await start_bot(PEERBOT_TICK_SECONDS=0.1)
     cora, ann, bo = await _group_with_members(tg)
-    await cora.says("/newmeeting")
-    await cora.says("Tuesday talk")
-    await cora.says("2026-03-24 19:00")
-    await cora.presses("Every week")
-    await cora.presses("60 min")
-    await cora.says("Room 4")
-    await cora.sees("Scheduled")
+    await _weekly_tuesday_talk(cora, place="Room 4")
     await ann.says("/meetings")
     assert await ann.toast(await ann.presses("Maybe")) == "Saved: maybe."
     await cora.says("/meetings")
