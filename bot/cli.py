@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -15,8 +18,26 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="apply migrations, then run the bot (default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("keygen", help="print a new PEERBOT_SECRET_KEY")
+    screen = sub.add_parser(
+        "screen", help="screen lines from standard input for crisis language (JSON out)"
+    )
+    screen.add_argument("--jsonl", action="store_true", help='input lines are {"text", "lang"}')
+    screen.add_argument("--lang", default="en", help="language of plain-text lines")
+    screen.add_argument(
+        "--lexicon", action="append", type=Path, default=[],
+        help="an organisation's own lexicon file (may repeat)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     command = args.command or "run"
+
+    if command == "screen":
+        from bot.core.screening import Screener, load_lexicons
+
+        screener = Screener(load_lexicons(extra=args.lexicon))
+        for line in sys.stdin:
+            print(json.dumps(screen_line(screener, line, args.jsonl, args.lang),
+                             ensure_ascii=False), flush=True)  # fmt: skip
+        return 0
 
     if command == "keygen":
         from bot.storage.crypto import generate_key
@@ -47,6 +68,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peerbot: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def screen_line(screener: Any, line: str, jsonl: bool, default_lang: str) -> dict[str, Any]:
+    """One output object per input line; a bad line gets an "error" and the run goes on."""
+    text, lang = line.rstrip("\n"), default_lang
+    if jsonl:
+        try:
+            item = json.loads(line)
+            text, lang = item["text"], item.get("lang", default_lang)
+            if not isinstance(text, str) or not isinstance(lang, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return {"error": 'not a JSON object with a "text" string'}
+    if not text.strip():
+        return {"error": "empty line"}
+    result: dict[str, Any] = screener.screen(text, lang).as_dict()
+    return result
 
 
 async def _migrate(settings: object) -> int:

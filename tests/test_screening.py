@@ -1,0 +1,112 @@
+"""The crisis screener: examples that must never regress, and the labelled evaluation set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.core.screening import Level, Screener, default_screener, load_lexicons
+
+EVAL_SET = Path(__file__).parent / "data" / "screening_eval.jsonl"
+# Targets from the safety issue; the test keeps the measured figures from getting worse.
+URGENT_RECALL_MIN = 0.97
+ANY_RECALL_MIN = 0.95
+ORDINARY_PAGING_MAX = 0.03
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("I want to just die", "urgent"),
+        ("i want to dieeee", "urgent"),
+        ("kms", "urgent"),
+        ("thinking about unaliving myself", "urgent"),
+        ("gonna end it all tonight", "urgent"),
+        ("k1ll mys3lf", "urgent"),
+        ("I'm not okay, I want to die", "urgent"),
+        ("k\u0456ll myself", "urgent"),  # Cyrillic i
+        ("sui\u200bcidal tonight, I'm suicidal", "urgent"),  # zero-width space
+        ("I have the pills saved up", "urgent"),
+        ("he said he would kill me", "urgent"),
+        ("I took the whole bottle", "urgent"),
+        ("me quiero morir", "urgent"),
+        ("voy a suicidarme esta noche", "urgent"),
+        ("I wish I could just disappear", "concern"),
+        ("everyone would be better off without me", "concern"),
+        ("I used to self-harm, two years clean", "concern"),
+        ("my friend said she wants to die", "concern"),
+        ("I really want to cut again", "concern"),
+        ("ojalá no despertar", "concern"),
+        ("this homework is killing me", "none"),
+        ("I'd die for a coffee", "none"),
+        ("dying to see you all on Tuesday", "none"),
+        ("killed it at the interview!", "none"),
+        ("new meds are making me sleepy", "none"),
+        ("missing my mum today, it's her birthday", "none"),
+        ("este trabajo me está matando", "none"),
+        ("me muero de hambre", "none"),
+        ("", "none"),
+    ],
+)
+def test_known_examples(text: str, level: str) -> None:
+    assert default_screener().screen(text, "en").level.label == level
+
+
+def test_matches_say_what_and_why() -> None:
+    result = default_screener().screen("my friend said she wants to die", "en")
+    assert result.categories == ["intent"]
+    assert result.matches[0].lowered
+    assert result.as_dict()["level"] == "concern"
+
+
+def test_organisations_can_add_their_own_terms(tmp_path: Path) -> None:
+    extra = tmp_path / "ours.toml"
+    extra.write_text(
+        'language = "en"\n[[rule]]\ncategory = "local_slang"\nlevel = "urgent"\n'
+        'patterns = ["catch the last train home forever"]\n',
+        encoding="utf-8",
+    )
+    screener = Screener(load_lexicons(extra=[extra]))
+    assert screener.screen("gonna catch the last train home forever", "en").level is Level.URGENT
+    assert default_screener().screen("catch the last train home forever", "en").level is Level.NONE
+
+
+def _evaluate() -> dict[str, float]:
+    rows = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines()]
+    screener = default_screener()
+    results = [(row, screener.screen(row["text"], row["lang"]).level.label) for row in rows]
+    urgent = [got for row, got in results if row["label"] == "urgent"]
+    risky = [got for row, got in results if row["label"] != "none"]
+    ordinary = [got for row, got in results if row["label"] == "none"]
+    return {
+        "urgent_recall": sum(g == "urgent" for g in urgent) / len(urgent),
+        "any_recall": sum(g != "none" for g in risky) / len(risky),
+        "ordinary_paging": sum(g == "urgent" for g in ordinary) / len(ordinary),
+        "size": len(rows),
+    }
+
+
+@pytest.mark.skipif(not EVAL_SET.exists(), reason="evaluation set not written yet")
+def test_evaluation_set_meets_the_targets() -> None:
+    figures = _evaluate()
+    assert figures["size"] >= 400
+    assert figures["urgent_recall"] >= URGENT_RECALL_MIN, figures
+    assert figures["any_recall"] >= ANY_RECALL_MIN, figures
+    assert figures["ordinary_paging"] <= ORDINARY_PAGING_MAX, figures
+
+
+def test_screen_command_answers_every_line_in_order() -> None:
+    import subprocess
+    import sys
+
+    lines = '{"text": "I want to die", "lang": "en"}\n\nnot json\n{"text": "hola", "lang": "es"}\n'
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "screen", "--jsonl"], input=lines, capture_output=True,
+        text=True, timeout=60, check=True,
+    )  # fmt: skip
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("level", "error") for o in out] == ["urgent", "error", "error", "none"]
+    assert out[0]["categories"] == ["intent"]
+    assert out[0]["matches"][0]["text"] == "want to die"
