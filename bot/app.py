@@ -74,7 +74,13 @@ def _post_init(settings: Settings):  # type: ignore[no-untyped-def]
         install_keyring(resolve_secret_key(settings))
         db = Database.connect(settings.database_url)
         await upgrade_to_head(db.engine)
-        services = Services.build(db, settings.coordinators, settings.reminder_offsets)
+        services = Services.build(
+            db,
+            settings.coordinators,
+            settings.reminder_offsets,
+            alert_chat_id=settings.alert_chat_id,
+            realert_after=settings.realert_after,
+        )
         application.bot_data.open(settings, services)
         application.bot_data.database = db
         await publish_default_commands(

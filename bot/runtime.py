@@ -34,7 +34,8 @@ async def _tick(context: BotContext) -> None:
     services = context.services
     reminders = await services.reminders.tick(now)
     prompts = await services.checkins.tick(now)
-    if (reminders.queued or prompts) and context.bot_data.delivery is not None:
+    realerts = await services.safety.tick(now)
+    if (reminders.queued or prompts or realerts) and context.bot_data.delivery is not None:
         context.bot_data.delivery.notify()
 
 

@@ -56,6 +56,10 @@ class Settings:
     reply_rate_limit: bool = True
     # Meeting reminders go out this long before each meeting.
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    # Safety: the organisation's own on-call contact, shown with the national crisis lines,
+    # and how long an urgent escalation may go unacknowledged before everyone is paged again.
+    oncall_contact: str | None = None
+    realert_after: timedelta = timedelta(minutes=5)
     log_level: str = "INFO"
 
     @property
@@ -141,6 +145,9 @@ class Settings:
             raise ConfigError("PEERBOT_REPLY_RATE_LIMIT", "must be on or off", "on")
 
         offsets = _parse_offsets(get("PEERBOT_REMINDER_OFFSETS") or "24h,1h")
+        realert_raw = get("PEERBOT_REALERT_MINUTES") or "5"
+        if not realert_raw.isdigit() or not 1 <= int(realert_raw) <= 240:
+            raise ConfigError("PEERBOT_REALERT_MINUTES", "must be 1 to 240 minutes", "5")
 
         log_level = (get("PEERBOT_LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -158,6 +165,8 @@ class Settings:
             tick_seconds=tick_seconds,
             reply_rate_limit=rate_limit == "on",
             reminder_offsets=offsets,
+            oncall_contact=get("PEERBOT_ONCALL_CONTACT"),
+            realert_after=timedelta(minutes=int(realert_raw)),
             log_level=log_level,
         )
 

@@ -13,12 +13,14 @@ from bot.handlers import (
     menus,
     onboarding,
     roles,
+    safety,
     settings,
     text_input,
 )
 
 
 def register_all(application: Application) -> None:  # type: ignore[type-arg]
+    safety.register(application)  # first: screens every text (group -1); /escalations
     onboarding.register(application)  # /start, consent, name, timezone
     settings.register(application)  # /settings
     groups.register(application)  # /newgroup /groups /invite /leave /link, removal

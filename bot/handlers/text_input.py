@@ -11,6 +11,7 @@ from bot.handlers.common import MAX_INPUT_CHARS, edge, profile_at_start, say
 from bot.handlers.groups import create_group_named
 from bot.handlers.meetings import on_meeting_text
 from bot.handlers.onboarding import apply_name, apply_timezone
+from bot.handlers.safety import on_resolution_note
 from bot.services.members import Awaiting
 
 MEETING_STEPS = (
@@ -46,6 +47,8 @@ async def on_private_text(update: Update, context: BotContext) -> None:
         await create_group_named(update, context, text)
     elif profile.awaiting in MEETING_STEPS:
         await on_meeting_text(update, context, profile, text)
+    elif profile.awaiting is Awaiting.RESOLUTION_NOTE:
+        await on_resolution_note(update, context, profile.draft, text)
     elif profile.awaiting is Awaiting.CHECKIN_NOTE:
         await on_checkin_note(update, context, text)
 

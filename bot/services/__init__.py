@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.schedule import DEFAULT_REMINDER_OFFSETS
+from bot.core.screening import default_screener
 from bot.locales import catalogue
 from bot.services.checkins import CheckinService
 from bot.services.groups import GroupService
@@ -14,6 +15,7 @@ from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.reminders import ReminderService
 from bot.services.roles import RoleService
+from bot.services.safety import SafetyService
 from bot.storage.uow import Database
 
 
@@ -26,6 +28,7 @@ class Services:
     meetings: MeetingService
     checkins: CheckinService
     reminders: ReminderService
+    safety: SafetyService
 
     @classmethod
     def build(
@@ -33,6 +36,8 @@ class Services:
         db: Database,
         coordinators: frozenset[int],
         reminder_offsets: tuple[timedelta, ...] = DEFAULT_REMINDER_OFFSETS,
+        alert_chat_id: int | None = None,
+        realert_after: timedelta = timedelta(minutes=5),
     ) -> Services:
         return cls(
             members=MemberService(db, coordinators),
@@ -42,4 +47,7 @@ class Services:
             meetings=MeetingService(db, coordinators, catalogue(), reminder_offsets),
             checkins=CheckinService(db, catalogue(), coordinators),
             reminders=ReminderService(db, catalogue(), reminder_offsets),
+            safety=SafetyService(
+                db, catalogue(), default_screener(), coordinators, alert_chat_id, realert_after
+            ),
         )

@@ -43,6 +43,7 @@ class Awaiting(StrEnum):
     MEETING_EDIT_WHEN = "meeting_edit_when"
     MEETING_EDIT_PLACE = "meeting_edit_place"
     CHECKIN_NOTE = "checkin_note"
+    RESOLUTION_NOTE = "resolution_note"
 
 
 @dataclass(frozen=True)

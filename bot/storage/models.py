@@ -268,3 +268,54 @@ class Checkin(SQLModel, table=True):
     answered_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+class Escalation(SQLModel, table=True):
+    """Something a person wrote that the screener flagged: a page for `urgent`, a review item
+    for `concern`. Stored before anyone is alerted."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (Index("ix_escalation_realert", "status", "next_alert_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    level: str = Field(sa_column=Column(String(8), nullable=False))  # urgent | concern
+    status: str = Field(default="open", sa_column=Column(String(16), nullable=False))
+    author_telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    author_name: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chat_title: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    text: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    categories: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    acknowledged_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    acknowledged_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    resolved_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    next_alert_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    alerts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+
+
+class EscalationAction(SQLModel, table=True):
+    """The audit trail of an escalation: who did what, when."""
+
+    __tablename__ = "escalation_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("escalation.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    actor_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    action: str = Field(sa_column=Column(String(32), nullable=False))

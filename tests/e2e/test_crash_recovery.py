@@ -115,3 +115,19 @@ async def test_crash_after_handling_does_not_apply_it_twice(
     assert sum("What name" in m for m in ann.inbox()) == 1
     assert await _count(database_url, "SELECT count(*) FROM member") == 1
     assert await _count(database_url, "SELECT count(*) FROM inbound WHERE status <> 'done'") == 0
+
+
+@pytest.mark.slow
+async def test_a_crash_right_after_a_crisis_message_arrives_still_alerts(
+    tg: FakeBotApi, spawn: Spawn
+) -> None:
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    tg.mark_started(cora.user)
+    ann = tg.person("Ann")
+    crashing = await spawn("intake.stored")
+    await ann.says("i want to kill myself tonight")
+    await _died(crashing)
+    assert cora.inbox() == []
+    await spawn("")
+    await cora.sees("Urgent", timeout=20)
+    await ann.sees("glad you told us")

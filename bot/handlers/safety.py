@@ -1,0 +1,185 @@
+"""The safety gate and the coordinators' side of escalations.
+
+The gate runs in group -1, before every other handler, on every piece of text a person writes
+where the bot can read it: private messages, group messages (even from people who never
+started the bot), edits and captions. The normal flow still runs afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.core.helplines import helplines
+from bot.core.screening import Level
+from bot.handlers.common import (
+    answer_query,
+    buttons,
+    edge,
+    profile_at_start,
+    say,
+    settle_query,
+    wake_delivery,
+)
+from bot.services.errors import NotFound
+from bot.services.members import Awaiting
+from bot.services.safety import EscalationView
+
+log = logging.getLogger(__name__)
+SAFETY_GROUP = -1
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    chat = update.effective_chat
+    if message is None or user is None or chat is None or user.is_bot:
+        return
+    text = message.text or message.caption
+    if not text:
+        return
+    flagged = await context.services.safety.screen(
+        author_id=user.id,
+        author_name=user.first_name,
+        chat_id=chat.id,
+        chat_title=chat.title if chat.type != "private" else None,
+        text=text,
+        language=user.language_code,
+    )
+    if flagged.screening.level is Level.NONE:
+        return
+    log.warning(
+        "screened %s: escalation %s (%s)",
+        flagged.screening.level.label,
+        flagged.escalation_id,
+        ",".join(flagged.screening.categories),
+    )
+    wake_delivery(context)
+    if flagged.screening.level is Level.URGENT:
+        await _reply_with_help(update, context)
+
+
+async def _reply_with_help(update: Update, context: BotContext) -> None:
+    """A warm private reply with the crisis lines for where the member is. Never in public."""
+    user = update.effective_user
+    assert user is not None
+    profile = await profile_at_start(update, context)
+    lines = helplines().for_member(profile.timezone if profile else None, user.language_code)
+    settings = context.bot_data.settings
+    oncall = (
+        context.texts.t("en", "safety.oncall", contact=settings.oncall_contact)
+        if settings.oncall_contact
+        else ""
+    )
+    text = context.texts.t(
+        profile.language if profile else "en", "safety.member_reply", lines=lines,
+        oncall=_markup(oncall),
+    )  # fmt: skip
+    try:
+        await context.bot.send_message(user.id, text, parse_mode=ParseMode.HTML)
+    except TelegramError as exc:  # e.g. a group member who never opened a chat with the bot
+        log.warning("could not reach the member privately: %s", type(exc).__name__)
+
+
+def _markup(html: str) -> object:
+    from bot.locales import Markup
+
+    return Markup(html)
+
+
+@edge
+async def on_escalation_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None and query.data is not None
+    _, action, raw_id = query.data.split(":", 2)
+    if not raw_id.isdigit() or action not in ("ack", "res"):
+        raise NotFound
+    escalation_id = int(raw_id)
+    safety = context.services.safety
+    if action == "ack":
+        view = await safety.acknowledge(user.id, escalation_id)
+        await answer_query(update)
+        await _mark_alerts(context, view, "safety.acknowledged", user.first_name, keep_resolve=True)
+        await context.bot.send_message(
+            user.id, context.texts.t("en", "safety.ack_done", id=escalation_id)
+        )
+        return
+    await safety.check_coordinator(user.id, escalation_id)
+    await settle_query(update, keep_buttons=True)
+    await context.services.members.set_flow(
+        user.id, Awaiting.RESOLUTION_NOTE, {"escalation": escalation_id}
+    )
+    await context.bot.send_message(
+        user.id, context.texts.t("en", "safety.ask_note", id=escalation_id)
+    )
+
+
+async def on_resolution_note(update: Update, context: BotContext, draft: dict[str, object],
+                             text: str) -> None:  # fmt: skip
+    user = update.effective_user
+    assert user is not None
+    escalation_id = draft.get("escalation")
+    if not isinstance(escalation_id, int):
+        raise NotFound
+    view = await context.services.safety.resolve(user.id, escalation_id, text)
+    await context.services.members.set_flow(user.id, None, None)
+    await _mark_alerts(context, view, "safety.resolved", user.first_name, keep_resolve=False)
+    await say(update, context, "safety.resolve_done", id=escalation_id)
+
+
+async def _mark_alerts(
+    context: BotContext, view: EscalationView, key: str, name: str, *, keep_resolve: bool
+) -> None:
+    """Show every coordinator's copy of the alert who took it."""
+    from bot.core import clock
+
+    stamp = context.texts.t("en", key, name=name, time=f"{clock.now().astimezone(UTC):%H:%M}")
+    markup = (
+        buttons([[(context.texts.t("en", "safety.resolve_button"), f"esc:res:{view.id}")]])
+        if keep_resolve
+        else None
+    )
+    for alert in view.alerts:
+        try:
+            await context.bot.edit_message_text(
+                f"{alert.text}\n\n{stamp}", chat_id=alert.chat_id, message_id=alert.message_id,
+                parse_mode=ParseMode.HTML, reply_markup=markup,
+            )  # fmt: skip
+        except BadRequest as exc:  # already edited (a double press), or deleted
+            log.info("alert message not edited: %s", type(exc).__name__)
+
+
+@edge
+async def list_escalations(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    views = await context.services.safety.open_escalations(user.id)
+    if not views:
+        await say(update, context, "safety.none_open")
+        return
+    t = context.texts.t
+    lines = [
+        t("en", "safety.list_item", id=v.id, level=v.level, who=v.who,
+          time=f"{v.created_at:%Y-%m-%d %H:%M}", status=v.status)
+        for v in views
+    ]  # fmt: skip
+    await context.bot.send_message(chat.id, "\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    text_bearing = (filters.TEXT | filters.CAPTION) & (
+        filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
+    )
+    application.add_handler(MessageHandler(text_bearing, gate), group=SAFETY_GROUP)
+    application.add_handler(CallbackQueryHandler(on_escalation_button, pattern=r"^esc:"))
+    application.add_handler(
+        CommandHandler("escalations", list_escalations, filters=filters.ChatType.PRIVATE)
+    )

@@ -1,0 +1,139 @@
+"""Safety end to end: crisis language anywhere reaches a human, who must acknowledge it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core import clock
+from tests.e2e.conftest import COORDINATOR_ID, BotStarter
+from tests.e2e.people import invite_code_in, onboard
+from tests.tgfake.server import FakeBotApi
+
+
+class MovableClock:
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def movable_clock() -> Iterator[MovableClock]:
+    fake = MovableClock(datetime(2026, 5, 4, 21, 0, tzinfo=UTC))
+    clock.set_clock(fake)
+    yield fake
+    clock.set_clock(None)
+
+
+async def test_a_private_crisis_message_reaches_a_coordinator_who_acknowledges_and_resolves(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    await start_bot(PEERBOT_ONCALL_CONTACT="Jo, 07700 900123")
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    ann = tg.person("Ann")
+    await onboard(ann, "Annie", city="London")
+    await ann.says("i'm not ok. i want to just die tonight")
+    reply = await ann.sees("glad you told us")
+    assert "Samaritans" in reply and "116 123" in reply and "Jo, 07700 900123" in reply
+    alert = await cora.sees("Urgent — someone may be in danger")
+    assert "Annie" in alert and "want to just die tonight" in alert
+
+    # Anyone else pressing the same button (replayed data) changes and learns nothing.
+    bo = tg.person("Bo")
+    await onboard(bo, "Bo")
+    alert_message = [m for m in tg.sent_messages(cora.user.id) if "Urgent" in m["text"]][-1]
+    forged = alert_message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await bo.user.press(tg.sent_messages(bo.user.id)[-1], forged)
+    await bo.sees("no longer active")
+    assert "Acknowledged" not in tg.sent_messages(cora.user.id)[-1]["text"]
+
+    await cora.presses("Acknowledge")
+    await cora.sees("You have acknowledged escalation")
+    await cora.sees("Acknowledged by Cora")
+    await cora.presses("Resolve")
+    await cora.sees("send a short note")
+    await cora.says("Called Annie, she is safe with her sister tonight.")
+    await cora.sees("is resolved")
+    await cora.says("/escalations")
+    await cora.sees("No open escalations")
+    await bo.says("/escalations")
+    await bo.sees("no longer active")
+
+
+async def test_a_group_message_from_someone_who_never_started_the_bot_escalates_quietly(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    await start_bot()
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    await cora.says("/newgroup Circle")
+    invite_code_in(await cora.sees("is ready"))
+    chat = tg.group("Circle chat")
+    await tg.add_bot_to_group(chat, by=cora.user)
+    await cora.says_in(chat, "/link")
+    await tg.group_sees(chat, "now connected")
+    stranger = tg.person("Sam")
+    await stranger.says_in(chat, "honestly i have the pills saved up, tonight is the night")
+    alert = await cora.sees("Urgent")
+    assert "Circle chat" in alert
+    # Nothing is said in the group that singles them out.
+    assert [m["text"] for m in tg.sent_messages(chat.id)][-1].startswith(
+        "This chat is now connected"
+    )
+
+
+async def test_an_edited_message_and_several_messages_join_one_escalation(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    await start_bot()
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    ann = tg.person("Ann")
+    await onboard(ann, "Ann")
+    original = await ann.says("rough evening")
+    ann.user.edit(original, "rough evening, i want to kill myself")
+    await cora.sees("Urgent")
+    await ann.sees("glad you told us")
+    await ann.says("I really mean it, I want to die")
+    await ann.sees("glad you told us")
+    alerts = [m for m in tg.sent_messages(cora.user.id) if "Urgent" in m["text"]]
+    assert len(alerts) == 1  # joined the open escalation: no second page
+
+
+async def test_nobody_acknowledges_so_every_coordinator_is_paged_again(
+    tg: FakeBotApi, start_bot: BotStarter, movable_clock: MovableClock
+) -> None:
+    await start_bot(PEERBOT_TICK_SECONDS=0.1, PEERBOT_REALERT_MINUTES=5)
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    ann = tg.person("Ann")
+    await onboard(ann, "Ann")
+    await ann.says("kms")
+    await cora.sees("Urgent")
+    movable_clock.moment += timedelta(minutes=6)
+    await cora.sees("Still not acknowledged after 5 minutes")
+    await cora.presses("Acknowledge")
+    await cora.sees("You have acknowledged")
+    movable_clock.moment += timedelta(minutes=30)
+    await cora.says("/help")
+    await cora.sees("findahelpline")
+    assert sum("Still not acknowledged" in m for m in cora.inbox()) == 1
+
+
+async def test_429s_and_5xx_delay_the_alert_but_do_not_lose_it(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    await start_bot()
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    ann = tg.person("Ann")
+    await onboard(ann, "Ann")
+    tg.inject("429", method="sendMessage", chat_id=COORDINATOR_ID, retry_after=1, times=1)
+    tg.inject("502", method="sendMessage", chat_id=COORDINATOR_ID, times=2)
+    await ann.says("he said he would kill me, he is hitting me")
+    await cora.sees("Urgent", timeout=15)
