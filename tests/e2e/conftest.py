@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 
 import pytest
 
+from bot.core import clock
 from bot.runtime import BotRuntime
 from bot.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
@@ -52,6 +54,30 @@ def make_settings(tg: FakeBotApi, database_url: str, **overrides: object) -> Set
 
 
 BotStarter = Callable[..., Awaitable[BotRuntime]]
+
+
+class MovableClock:
+    """The bot's clock, moved by the test (the bot runs in the test's process)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+ClockAt = Callable[[datetime], MovableClock]
+
+
+@pytest.fixture
+def clock_at() -> Iterator[ClockAt]:
+    def install(start: datetime) -> MovableClock:
+        fake = MovableClock(start)
+        clock.set_clock(fake)
+        return fake
+
+    yield install
+    clock.set_clock(None)
 
 
 @pytest.fixture

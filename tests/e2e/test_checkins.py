@@ -3,31 +3,18 @@ chart — and a kind offer of support after several very low answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core import clock
-from tests.e2e.conftest import COORDINATOR_ID, BotStarter
+from tests.e2e.conftest import COORDINATOR_ID, BotStarter, ClockAt, MovableClock
 from tests.e2e.people import invite_code_in, onboard
 from tests.tgfake.server import FakeBotApi
 
 
-class MovableClock:
-    def __init__(self, start: datetime) -> None:
-        self.moment = start
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 @pytest.fixture
-def movable_clock() -> Iterator[MovableClock]:
-    fake = MovableClock(datetime(2026, 3, 27, 9, 0, tzinfo=UTC))  # Friday, before DST
-    clock.set_clock(fake)
-    yield fake
-    clock.set_clock(None)
+def movable_clock(clock_at: ClockAt) -> MovableClock:
+    return clock_at(datetime(2026, 3, 27, 9, 0, tzinfo=UTC))
 
 
 async def test_daily_checkin_mood_note_and_chart(

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from bot.core import clock
-from tests.e2e.conftest import COORDINATOR_ID, BotStarter
+from tests.e2e.conftest import COORDINATOR_ID, BotStarter, ClockAt, MovableClock
 from tests.e2e.people import invite_code_in, onboard
 from tests.tgfake.people import Person
 from tests.tgfake.server import FakeBotApi
 
 
-class MovableClock:
-    def __init__(self, start: datetime) -> None:
-        self.moment = start
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, delta: timedelta) -> None:
-        self.moment += delta
-
-
 @pytest.fixture
-def movable_clock() -> Iterator[MovableClock]:
-    fake = MovableClock(datetime(2026, 3, 20, 9, 0, tzinfo=UTC))  # a Friday
-    clock.set_clock(fake)
-    yield fake
-    clock.set_clock(None)
+def movable_clock(clock_at: ClockAt) -> MovableClock:
+    return clock_at(datetime(2026, 3, 20, 9, 0, tzinfo=UTC))
 
 
 async def _group_with_members(tg: FakeBotApi) -> tuple[Person, Person, Person]:

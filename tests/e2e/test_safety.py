@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core import clock
-from tests.e2e.conftest import COORDINATOR_ID, BotStarter
+from tests.e2e.conftest import COORDINATOR_ID, BotStarter, ClockAt, MovableClock
 from tests.e2e.people import invite_code_in, onboard
 from tests.tgfake.server import FakeBotApi
 
 
-class MovableClock:
-    def __init__(self, start: datetime) -> None:
-        self.moment = start
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 @pytest.fixture
-def movable_clock() -> Iterator[MovableClock]:
-    fake = MovableClock(datetime(2026, 5, 4, 21, 0, tzinfo=UTC))
-    clock.set_clock(fake)
-    yield fake
-    clock.set_clock(None)
+def movable_clock(clock_at: ClockAt) -> MovableClock:
+    return clock_at(datetime(2026, 5, 4, 21, 0, tzinfo=UTC))
 
 
 async def test_a_private_crisis_message_reaches_a_coordinator_who_acknowledges_and_resolves(
