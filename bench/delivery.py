@@ -67,19 +67,25 @@ async def _settled(db: Database) -> dict[str, int]:
         await asyncio.sleep(0.5)
 
 
+async def _prepare(server: FakeBotApi, url: str, members: int) -> tuple[Database, str]:
+    """Telegram's limits on, `members` people who opened the bot, one message each queued."""
+    server.enforce_flood_limits(True)
+    _people(server, members)
+    key = generate_key()
+    install_keyring(key)
+    db = Database.connect(url)
+    await upgrade_to_head(db.engine)
+    await _queue(db, members)
+    return db, key
+
+
 async def rate(members: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with (
             scratch_database(database_url, Path(tmp)) as url,
             FakeBotApi(TOKEN, load_spec()) as server,
         ):
-            server.enforce_flood_limits(True)
-            _people(server, members)
-            key = generate_key()
-            install_keyring(key)
-            db = Database.connect(url)
-            await upgrade_to_head(db.engine)
-            await _queue(db, members)
+            db, key = await _prepare(server, url, members)
             runtime = BotRuntime(
                 Settings.from_env(
                     {
@@ -112,13 +118,7 @@ async def crash(members: int, database_url: str | None, seed: int | None) -> Non
             scratch_database(database_url, Path(tmp)) as url,
             FakeBotApi(TOKEN, load_spec()) as server,
         ):
-            server.enforce_flood_limits(True)
-            _people(server, members)
-            key = generate_key()
-            install_keyring(key)
-            db = Database.connect(url)
-            await upgrade_to_head(db.engine)
-            await _queue(db, members)
+            db, key = await _prepare(server, url, members)
             env = {
                 **os.environ,
                 "TELEGRAM_BOT_TOKEN": TOKEN,
