@@ -189,7 +189,8 @@ class Dispatcher:
                 else:
                     await self._settle(row, "ambiguous", error="timed out")
             except BadRequest as exc:
-                log.error("outbox %s refused by Telegram: %s", row.id, exc.message[:80])
+                # The description can quote what was sent: log only that it was refused.
+                log.error("outbox %s refused by Telegram (400)", row.id)
                 await self._settle(row, "failed", error=exc.message[:200])
             except NetworkError as exc:
                 await self._retry(row, type(exc).__name__)
