@@ -18,20 +18,32 @@ from bot.core.screening import default_screener
 EVAL = ROOT / "tests" / "data" / "screening_eval.jsonl"
 
 
+SAMPLE = [
+    ("I want to just die", "en"), ("this homework is killing me", "en"),
+    ("new meds are making me sleepy", "en"), ("missing my mum today, it's her birthday", "en"),
+    ("i have the pills saved up, tonight is the night", "en"), ("me quiero morir", "es"),
+    ("30 days sober today! thank you all for the support", "en"),
+    ("anyone else find mornings hardest? I can barely get out of bed", "en"),
+]  # fmt: skip
+
+
 def main() -> None:
-    rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()]
     screener = default_screener()
-    got = [(r, screener.screen(r["text"], r["lang"]).level.label) for r in rows]
-    urgent = [g for r, g in got if r["label"] == "urgent"]
-    risky = [g for r, g in got if r["label"] != "none"]
-    ordinary = [g for r, g in got if r["label"] == "none"]
-    print(f"evaluation set: {len(rows)} messages")
-    print(f"  recall on urgent:            {sum(g == 'urgent' for g in urgent) / len(urgent):.3f}")
-    print(f"  recall on urgent+concern:    {sum(g != 'none' for g in risky) / len(risky):.3f}")
-    print(
-        f"  ordinary messages paging:    {sum(g == 'urgent' for g in ordinary) / len(ordinary):.3f}"
-    )
-    texts = [(r["text"], r["lang"]) for r in rows] * 60
+    texts = SAMPLE * 2000
+    if EVAL.exists():
+        rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()]
+        got = [(r, screener.screen(r["text"], r["lang"]).level.label) for r in rows]
+        urgent = [g for r, g in got if r["label"] == "urgent"]
+        risky = [g for r, g in got if r["label"] != "none"]
+        ordinary = [g for r, g in got if r["label"] == "none"]
+        print(f"evaluation set: {len(rows)} messages")
+        print(f"  recall on urgent:         {sum(g == 'urgent' for g in urgent) / len(urgent):.3f}")
+        print(f"  recall on urgent+concern: {sum(g != 'none' for g in risky) / len(risky):.3f}")
+        paging = sum(g == "urgent" for g in ordinary) / len(ordinary)
+        print(f"  ordinary messages paging: {paging:.3f}")
+        texts = [(r["text"], r["lang"]) for r in rows] * 40
+    else:
+        print(f"no evaluation set at {EVAL}: throughput on a built-in sample only")
     started = time.perf_counter()
     for text, lang in texts:
         screener.screen(text, lang)
