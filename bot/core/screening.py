@@ -88,6 +88,8 @@ def _strip_accents(text: str) -> str:
 
 
 def _word(token: str) -> str:
+    if token.isalpha() and token.isascii():  # the common case, fast
+        return _REPEATS.sub(r"\1", token)
     if any(c.isalpha() for c in token) and any(not c.isalpha() for c in token):
         token = token.translate(_LEET)  # k1ll, d!e, $uicide
     token = re.sub(r"[^a-z]", "", token)
@@ -95,8 +97,11 @@ def _word(token: str) -> str:
 
 
 def normalise_words(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).casefold()
-    text = _strip_accents(text.translate(_CONFUSABLES)).replace("'", "").replace("’", "")
+    if text.isascii():  # no look-alikes, accents or zero-width characters to undo
+        text = text.lower().replace("'", "")
+    else:
+        text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).casefold()
+        text = _strip_accents(text.translate(_CONFUSABLES)).replace("'", "").replace("’", "")
     words = (_word(t) for t in _NON_WORD.sub(" ", text).split())
     return [w for w in words if w]
 
@@ -145,6 +150,8 @@ class Lexicon:
     filler_phrases: re.Pattern[str] | None = None  # "kind of", "sort of"
     idioms: re.Pattern[str] | None = None
     lowering: re.Pattern[str] | None = None
+    # Every rule in one pattern: most messages match none, and one search tells us so.
+    any_rule: re.Pattern[str] | None = None
 
     @classmethod
     def from_toml(cls, data: dict[str, object], language: str) -> Lexicon:
@@ -181,6 +188,8 @@ class Lexicon:
                 Rule(str(rule["category"]), level, re.compile(patterns),
                      bool(rule.get("lowerable", False)))
             )  # fmt: skip
+        if self.rules:
+            self.any_rule = re.compile("|".join(f"(?:{r.regex.pattern})" for r in self.rules))
 
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "locales" / "lexicon"
@@ -228,6 +237,8 @@ class Screener:
         kept = " ".join(w for w in words if w not in lexicon.fillers) + " "
         if lexicon.filler_phrases is not None:
             kept = " ".join(lexicon.filler_phrases.sub(" ", kept).split()) + " "
+        if lexicon.any_rule is None or not lexicon.any_rule.search(kept):
+            return []  # idioms only ever remove words: no rule matches before, none after
         if lexicon.idioms is not None:
             kept = lexicon.idioms.sub(" _ ", kept)
         about_past_or_others = bool(lexicon.lowering and lexicon.lowering.search(kept))
