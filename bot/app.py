@@ -80,6 +80,7 @@ def _post_init(settings: Settings):  # type: ignore[no-untyped-def]
             settings.reminder_offsets,
             alert_chat_id=settings.alert_chat_id,
             realert_after=settings.realert_after,
+            question_delay=settings.question_delay,
         )
         application.bot_data.open(settings, services)
         application.bot_data.database = db

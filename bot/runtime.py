@@ -15,6 +15,7 @@ from bot.app import build_application
 from bot.context import BotContext, PeerbotApplication
 from bot.core import clock
 from bot.delivery.dispatcher import Dispatcher
+from bot.handlers.broadcasts import refresh_progress
 from bot.handlers.errors import apologise
 from bot.intake import Poller, UpdateRunner, WebhookServer
 from bot.settings import Settings
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 10.0
 PRUNE_EVERY = timedelta(hours=1)
+# How often a running announcement's status message is brought up to date.
+PROGRESS_SECONDS = 2.0
 # Telegram keeps undelivered updates for 24 hours; a handled update is remembered longer than
 # that so a late redelivery is still recognised and skipped.
 KEEP_HANDLED = timedelta(days=7)
@@ -79,6 +82,13 @@ class BotRuntime:
                 first=0.1,
                 name="schedule-tick",
                 job_kwargs=never_drop,
+            )
+            app.job_queue.run_repeating(
+                refresh_progress,
+                interval=min(PROGRESS_SECONDS, self.settings.tick_seconds),
+                first=0.5,
+                name="broadcast-progress",
+                job_kwargs={"coalesce": True, "max_instances": 1},
             )
             app.job_queue.run_repeating(
                 _prune_inbound,

@@ -60,6 +60,9 @@ class Settings:
     # and how long an urgent escalation may go unacknowledged before everyone is paged again.
     oncall_contact: str | None = None
     realert_after: timedelta = timedelta(minutes=5)
+    # Anonymous questions posted without moderation wait a random time in this range (seconds),
+    # so their timing does not point at whoever was just typing.
+    question_delay: tuple[int, int] = (60, 300)
     log_level: str = "INFO"
 
     @property
@@ -149,6 +152,14 @@ class Settings:
         if not realert_raw.isdigit() or not 1 <= int(realert_raw) <= 240:
             raise ConfigError("PEERBOT_REALERT_MINUTES", "must be 1 to 240 minutes", "5")
 
+        delay_raw = get("PEERBOT_QUESTION_DELAY") or "60-300"
+        delay_match = re.fullmatch(r"(\d{1,5})\s*-\s*(\d{1,5})", delay_raw)
+        if delay_match is None or int(delay_match[1]) > int(delay_match[2]):
+            raise ConfigError(
+                "PEERBOT_QUESTION_DELAY", "must be a range of seconds, low-high", "60-300"
+            )
+        question_delay = (int(delay_match[1]), int(delay_match[2]))
+
         log_level = (get("PEERBOT_LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("PEERBOT_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR", "INFO")
@@ -167,6 +178,7 @@ class Settings:
             reminder_offsets=offsets,
             oncall_contact=get("PEERBOT_ONCALL_CONTACT"),
             realert_after=timedelta(minutes=int(realert_raw)),
+            question_delay=question_delay,
             log_level=log_level,
         )
 

@@ -14,6 +14,8 @@ class OutgoingMessage:
     buttons: tuple[tuple[tuple[str, str], ...], ...] = field(default_factory=tuple)
     silent: bool = False
     reply_to_message_id: int | None = None
+    # Off for text a member wrote: a link in it must not unfold into a preview card.
+    link_preview: bool = True
 
     def to_json(self) -> str:
         return json.dumps(
@@ -23,6 +25,7 @@ class OutgoingMessage:
                 "buttons": [[list(b) for b in row] for row in self.buttons],
                 "silent": self.silent,
                 "reply_to": self.reply_to_message_id,
+                "preview": self.link_preview,
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -39,4 +42,5 @@ class OutgoingMessage:
             ),
             silent=bool(data.get("silent", False)),
             reply_to_message_id=data.get("reply_to"),
+            link_preview=bool(data.get("preview", True)),
         )

@@ -17,10 +17,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import failpoints
@@ -101,6 +107,16 @@ class Dispatcher:
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
 
+    @contextlib.asynccontextmanager
+    async def paced(self, chat_id: int) -> AsyncIterator[None]:
+        """Count a request made outside the outbox (editing a progress message) against the
+        same limits, so it can never push a send over them."""
+        await self._pace(chat_id)
+        try:
+            yield
+        finally:
+            self.budget.finish(chat_id, self.clock())
+
     async def run_until_idle(self, seconds: float = 30.0) -> None:
         """Send everything due now (for tests and one-off scripts)."""
         deadline = self.clock() + seconds
@@ -175,6 +191,9 @@ class Dispatcher:
                     reply_markup=markup,
                     disable_notification=message.silent,
                     reply_parameters=reply,
+                    link_preview_options=(
+                        None if message.link_preview else LinkPreviewOptions(is_disabled=True)
+                    ),
                 )
             except RetryAfter as exc:
                 wait = _seconds(exc.retry_after)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot.handlers import (
+    broadcasts,
     checkins,
     errors,
     fallbacks,
@@ -12,6 +13,7 @@ from bot.handlers import (
     meetings,
     menus,
     onboarding,
+    questions,
     roles,
     safety,
     settings,
@@ -27,6 +29,8 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     roles.register(application)  # /grant /revoke
     meetings.register(application)  # /newmeeting /meetings /skip, RSVP, calendar files, mute
     checkins.register(application)  # /checkin /mood /groupmood, mood buttons
+    questions.register(application)  # /ask /questions, moderation, replies relayed to askers
+    broadcasts.register(application)  # /broadcast, its progress and cancel
     menus.register(application)  # /help
     text_input.register(application)  # answers to questions the bot asked
     fallbacks.register(application)  # unknown commands, stale buttons

@@ -22,13 +22,17 @@ from bot.locales import Catalogue
 
 log = logging.getLogger(__name__)
 
-MEMBER_COMMANDS = ("start", "meetings", "checkin", "mood", "groups", "settings", "leave", "help")
+MEMBER_COMMANDS = (
+    "start", "meetings", "checkin", "mood", "ask", "groups", "settings", "leave", "help",
+)  # fmt: skip
 FACILITATOR_COMMANDS = (
     *MEMBER_COMMANDS[:-1],
     "newgroup",
     "invite",
     "newmeeting",
     "groupmood",
+    "broadcast",
+    "questions",
     "help",
 )
 COORDINATOR_COMMANDS = (*FACILITATOR_COMMANDS[:-1], "grant", "revoke", "help")

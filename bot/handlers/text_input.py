@@ -6,11 +6,13 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
+from bot.handlers.broadcasts import on_broadcast_text
 from bot.handlers.checkins import on_checkin_note
 from bot.handlers.common import MAX_INPUT_CHARS, edge, profile_at_start, say
 from bot.handlers.groups import create_group_named
 from bot.handlers.meetings import on_meeting_text
 from bot.handlers.onboarding import apply_name, apply_timezone
+from bot.handlers.questions import on_question_text, on_reject_reason, relay_reply
 from bot.handlers.safety import on_resolution_note
 from bot.services.members import Awaiting
 
@@ -28,6 +30,9 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     user = update.effective_user
     message = update.effective_message
     assert user is not None and message is not None and message.text is not None
+    if message.reply_to_message is not None and await relay_reply(update, context):
+        await say(update, context, "questions.reply_sent")
+        return
     profile = await profile_at_start(update, context)
     if profile is None or profile.awaiting is None:
         if profile is None or not profile.consent_current:
@@ -51,6 +56,12 @@ async def on_private_text(update: Update, context: BotContext) -> None:
         await on_resolution_note(update, context, profile.draft, text)
     elif profile.awaiting is Awaiting.CHECKIN_NOTE:
         await on_checkin_note(update, context, text)
+    elif profile.awaiting is Awaiting.QUESTION_TEXT:
+        await on_question_text(update, context, profile, text)
+    elif profile.awaiting is Awaiting.REJECT_REASON:
+        await on_reject_reason(update, context, profile, text)
+    elif profile.awaiting is Awaiting.BROADCAST_TEXT:
+        await on_broadcast_text(update, context, profile)
 
 
 @edge

@@ -8,11 +8,13 @@ from datetime import timedelta
 from bot.core.schedule import DEFAULT_REMINDER_OFFSETS
 from bot.core.screening import default_screener
 from bot.locales import catalogue
+from bot.services.broadcasts import BroadcastService
 from bot.services.checkins import CheckinService
 from bot.services.groups import GroupService
 from bot.services.intake import IntakeService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
+from bot.services.questions import QuestionService
 from bot.services.reminders import ReminderService
 from bot.services.roles import RoleService
 from bot.services.safety import SafetyService
@@ -29,6 +31,8 @@ class Services:
     checkins: CheckinService
     reminders: ReminderService
     safety: SafetyService
+    questions: QuestionService
+    broadcasts: BroadcastService
 
     @classmethod
     def build(
@@ -38,6 +42,7 @@ class Services:
         reminder_offsets: tuple[timedelta, ...] = DEFAULT_REMINDER_OFFSETS,
         alert_chat_id: int | None = None,
         realert_after: timedelta = timedelta(minutes=5),
+        question_delay: tuple[int, int] = (60, 300),
     ) -> Services:
         return cls(
             members=MemberService(db, coordinators),
@@ -50,4 +55,8 @@ class Services:
             safety=SafetyService(
                 db, catalogue(), default_screener(), coordinators, alert_chat_id, realert_after
             ),
+            questions=QuestionService(
+                db, catalogue(), default_screener(), coordinators, question_delay
+            ),
+            broadcasts=BroadcastService(db, catalogue(), coordinators),
         )

@@ -199,5 +199,6 @@ class GroupService:
                 if not others:
                     raise InvalidInput("groups.last_facilitator", group=group.name)
             await uow.memberships.remove(group_id, member.id)
+            await uow.broadcasts.stop_for_leaver(group_id, member)
             await uow.commit()
             return group.name

@@ -44,6 +44,9 @@ class Awaiting(StrEnum):
     MEETING_EDIT_PLACE = "meeting_edit_place"
     CHECKIN_NOTE = "checkin_note"
     RESOLUTION_NOTE = "resolution_note"
+    QUESTION_TEXT = "question_text"
+    REJECT_REASON = "reject_reason"
+    BROADCAST_TEXT = "broadcast_text"
 
 
 @dataclass(frozen=True)

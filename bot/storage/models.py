@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from bot.core import clock
@@ -82,6 +92,10 @@ class PeerGroup(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # Anonymous questions wait for a facilitator's approval unless this is turned off.
+    moderate_questions: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
 
 
 class Membership(SQLModel, table=True):
@@ -124,7 +138,11 @@ class Outbox(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "not_before", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "not_before", "id"),
+        # A reply in a chat names the message it answers: find which one we sent.
+        Index("ix_outbox_sent_message", "chat_id", "message_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
@@ -319,3 +337,101 @@ class EscalationAction(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     actor_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     action: str = Field(sa_column=Column(String(32), nullable=False))
+
+
+class Question(SQLModel, table=True):
+    """An anonymous question (or an anonymous follow-up to one) for a group.
+
+    Deliberately without the asker: who asked lives in `QuestionAsker`, encrypted, and only
+    the code that delivers replies to the asker (and the safety path) reads it.
+    """
+
+    __tablename__ = "question"
+    __table_args__ = (
+        UniqueConstraint("group_id", "number", name="uq_question_number"),
+        Index("ix_question_status", "status", "post_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("peer_group.id", ondelete="CASCADE"), nullable=False)
+    )
+    # A follow-up names the question it follows; it is posted as a reply to that post.
+    parent_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("question.id", ondelete="CASCADE"), nullable=True),
+    )
+    # "Anonymous question #N": given when a question is approved (follow-ups have none).
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    text: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    # pending (waiting for a facilitator) -> approved | rejected
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    # The screener found crisis language: a facilitator looks before anyone else sees it.
+    flagged: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    # When an approved question goes out (a random delay when moderation is off).
+    post_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class QuestionAsker(SQLModel, table=True):
+    """Who asked: the asker's Telegram id, encrypted. Read only to deliver replies to them."""
+
+    __tablename__ = "question_asker"
+
+    question_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("question.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    asker: str = Field(sa_column=Column(EncryptedText, nullable=False))
+
+
+class AskMute(SQLModel, table=True):
+    """Someone a facilitator stopped from asking in a group (muted from one of their questions,
+    so the facilitator never learns who it is). The Telegram id is encrypted."""
+
+    __tablename__ = "ask_mute"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("peer_group.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    asker: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class Broadcast(SQLModel, table=True):
+    """An announcement to a group's members (or, from a coordinator, to everyone). Its messages
+    are outbox rows with `batch = "bc:{id}"`; the status message shows their progress."""
+
+    __tablename__ = "broadcast"
+    __table_args__ = (Index("ix_broadcast_status", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("peer_group.id", ondelete="SET NULL"), nullable=True),
+    )
+    author_telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    text: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    # sending -> done | cancelled
+    status: str = Field(default="sending", sa_column=Column(String(16), nullable=False))
+    total: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    status_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    status_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # What the status message shows now, so it is only edited when that changes.
+    shown: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

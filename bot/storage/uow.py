@@ -35,6 +35,10 @@ from bot.storage.models import (
     Rsvp,
     utcnow,
 )
+from bot.storage.questions import BroadcastRepository, QuestionRepository
+
+# Rows per INSERT when queueing many messages (keeps each statement's parameters bounded).
+ENQUEUE_CHUNK = 500
 
 
 class AlreadyHandled(Exception):
@@ -109,6 +113,8 @@ class UnitOfWork:
         self.inbound = InboundRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.meetings = MeetingRepository(self.session)
+        self.questions = QuestionRepository(self.session)
+        self.broadcasts = BroadcastRepository(self.session)
         return self
 
     async def __aexit__(
@@ -213,6 +219,11 @@ class GroupRepository:
 
     async def by_id(self, group_id: int) -> PeerGroup | None:
         return await self.session.get(PeerGroup, group_id)
+
+    async def all(self) -> list[PeerGroup]:
+        return list(
+            (await self.session.execute(select(PeerGroup).order_by(col(PeerGroup.id)))).scalars()
+        )
 
     async def by_invite_code(self, code: str) -> PeerGroup | None:
         stmt = select(PeerGroup).where(col(PeerGroup.invite_code) == code)
@@ -410,6 +421,40 @@ class OutboxRepository:
         }
         table = Outbox.__table__  # type: ignore[attr-defined]
         return bool(await insert_ignoring_conflicts(self.session, table, [row], ["key"]))
+
+    async def enqueue_many(
+        self,
+        rows: Sequence[tuple[int, str]],
+        *,
+        key: str,
+        kind: str,
+        priority: int,
+        batch: str | None = None,
+    ) -> int:
+        """Queue many (chat id, payload) messages at once; `key` has a `{chat}` placeholder.
+        Returns how many were new."""
+        now = utcnow()
+        values: list[dict[str, Any]] = [
+            {
+                "key": key.format(chat=chat_id),
+                "kind": kind,
+                "chat_id": chat_id,
+                "payload": payload,
+                "priority": priority,
+                "status": "pending",
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+                "batch": batch,
+            }
+            for chat_id, payload in rows
+        ]
+        table = Outbox.__table__  # type: ignore[attr-defined]
+        new = 0
+        for start in range(0, len(values), ENQUEUE_CHUNK):
+            chunk = values[start : start + ENQUEUE_CHUNK]
+            new += len(await insert_ignoring_conflicts(self.session, table, chunk, ["key"]))
+        return new
 
     async def claim(self, limit: int, now: datetime) -> list[Outbox]:
         """Take due rows for sending (most urgent first); other processes skip them."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from tests.e2e.conftest import COORDINATOR_ID
 from tests.tgfake.people import Person
+from tests.tgfake.server import FakeBotApi
 
 
 async def onboard(person: Person, name: str, city: str = "London", start: str = "/start") -> None:
@@ -22,3 +24,20 @@ def invite_code_in(message_text: str) -> str:
     match = re.search(r"start=join_([A-Za-z0-9_-]{16})", message_text)
     assert match, f"no invite link in: {message_text!r}"
     return match.group(1)
+
+
+async def coordinator_and_facilitator(tg: FakeBotApi, name: str = "Fay") -> tuple[Person, Person]:
+    """A coordinator and a member they made facilitator."""
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    fay = tg.person(name)
+    await onboard(cora, "Cora")
+    await onboard(fay, name)
+    await cora.says(f"/grant {fay.user.id}")
+    await cora.sees(f"{name} can now facilitate groups")
+    await fay.sees("made you a facilitator")
+    return cora, fay
+
+
+async def joins(person: Person, name: str, code: str) -> None:
+    """Onboard through the group's invite link."""
+    await onboard(person, name, start=f"/start join_{code}")

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from bot.runtime import BotRuntime
 from tests.e2e.conftest import COORDINATOR_ID
-from tests.e2e.people import invite_code_in, onboard
+from tests.e2e.people import coordinator_and_facilitator, invite_code_in, onboard
 from tests.tgfake.people import Person
 from tests.tgfake.server import FakeBotApi
-
-
-async def _facilitator(tg: FakeBotApi, name: str = "Fay") -> tuple[Person, Person]:
-    """A coordinator and a member they made facilitator."""
-    cora = tg.person("Cora", user_id=COORDINATOR_ID)
-    fay = tg.person(name)
-    await onboard(cora, "Cora")
-    await onboard(fay, name)
-    await cora.says(f"/grant {fay.user.id}")
-    await cora.sees(f"{name} can now facilitate groups")
-    await fay.sees("made you a facilitator")
-    return cora, fay
 
 
 async def test_coordinator_grants_and_facilitator_creates_a_group(
     tg: FakeBotApi, bot: BotRuntime
 ) -> None:
-    _, fay = await _facilitator(tg)
+    _, fay = await coordinator_and_facilitator(tg)
     await fay.says("/newgroup")
     await fay.sees("What should the new group be called")
     await fay.says("Tuesday Circle")
@@ -41,7 +29,7 @@ async def test_coordinator_grants_and_facilitator_creates_a_group(
 async def test_member_joins_by_invite_link_during_onboarding(
     tg: FakeBotApi, bot: BotRuntime
 ) -> None:
-    _, fay = await _facilitator(tg)
+    _, fay = await coordinator_and_facilitator(tg)
     await fay.says("/newgroup Tuesday Circle")
     code = invite_code_in(await fay.sees("is ready"))
     ann = tg.person("Ann")
@@ -57,7 +45,7 @@ async def test_member_joins_by_invite_link_during_onboarding(
 async def test_invite_can_be_rotated_and_the_old_link_stops_working(
     tg: FakeBotApi, bot: BotRuntime
 ) -> None:
-    _, fay = await _facilitator(tg)
+    _, fay = await coordinator_and_facilitator(tg)
     await fay.says("/newgroup Tuesday Circle")
     old = invite_code_in(await fay.sees("is ready"))
     await fay.says("/invite")
@@ -73,7 +61,7 @@ async def test_invite_can_be_rotated_and_the_old_link_stops_working(
 
 
 async def test_facilitator_links_a_group_chat(tg: FakeBotApi, bot: BotRuntime) -> None:
-    _, fay = await _facilitator(tg)
+    _, fay = await coordinator_and_facilitator(tg)
     await fay.says("/newgroup Tuesday Circle")
     await fay.sees("is ready")
     chat = tg.group("Tuesday chat")
@@ -92,7 +80,7 @@ async def test_facilitator_links_a_group_chat(tg: FakeBotApi, bot: BotRuntime) -
 async def test_bot_removed_from_linked_chat_unlinks_and_tells_facilitator(
     tg: FakeBotApi, bot: BotRuntime
 ) -> None:
-    _, fay = await _facilitator(tg)
+    _, fay = await coordinator_and_facilitator(tg)
     await fay.says("/newgroup Tuesday Circle")
     await fay.sees("is ready")
     chat = tg.group("Tuesday chat")
@@ -106,7 +94,7 @@ async def test_bot_removed_from_linked_chat_unlinks_and_tells_facilitator(
 async def test_grant_is_refused_for_anyone_but_a_coordinator(
     tg: FakeBotApi, bot: BotRuntime
 ) -> None:
-    _, fay = await _facilitator(tg)
+    _, fay = await coordinator_and_facilitator(tg)
     ann = tg.person("Ann")
     await onboard(ann, "Ann")
     await fay.says(f"/grant {ann.user.id}")
@@ -118,7 +106,7 @@ async def test_grant_is_refused_for_anyone_but_a_coordinator(
 
 
 async def test_coordinator_revokes_facilitation(tg: FakeBotApi, bot: BotRuntime) -> None:
-    cora, fay = await _facilitator(tg)
+    cora, fay = await coordinator_and_facilitator(tg)
     await cora.says(f"/revoke {fay.user.id}")
     await cora.sees("Fay can no longer create groups")
     await fay.sees("no longer a facilitator")
@@ -127,7 +115,7 @@ async def test_coordinator_revokes_facilitation(tg: FakeBotApi, bot: BotRuntime)
 
 
 async def test_member_leaves_a_group(tg: FakeBotApi, bot: BotRuntime) -> None:
-    _, fay = await _facilitator(tg)
+    _, fay = await coordinator_and_facilitator(tg)
     await fay.says("/newgroup Tuesday Circle")
     code = invite_code_in(await fay.sees("is ready"))
     ann = tg.person("Ann")
@@ -146,7 +134,7 @@ async def test_member_leaves_a_group(tg: FakeBotApi, bot: BotRuntime) -> None:
 async def test_help_shows_commands_for_the_role_and_crisis_help(
     tg: FakeBotApi, bot: BotRuntime
 ) -> None:
-    cora, fay = await _facilitator(tg)
+    cora, fay = await coordinator_and_facilitator(tg)
     ann = tg.person("Ann")
     await ann.says("/help")
     member_help = await ann.sees("findahelpline.com")

@@ -1,0 +1,158 @@
+"""Announcements: /broadcast, its preview, and the status message that follows the send."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from bot.core.questions import MAX_BROADCAST_CHARS
+from bot.handlers.common import (
+    answer_query,
+    buttons,
+    edge,
+    language,
+    say,
+    settle_query,
+    wake_delivery,
+)
+from bot.services.broadcasts import StatusUpdate
+from bot.services.errors import NotAllowed, NotFound
+from bot.services.members import Profile
+
+log = logging.getLogger(__name__)
+
+
+@edge
+async def broadcast(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    audiences = await context.services.broadcasts.audiences(user.id)
+    if not audiences:
+        raise NotAllowed("broadcasts.not_allowed")
+    if len(audiences) == 1:
+        await _begin(update, context, audiences[0].key)
+        return
+    await say(
+        update, context, "broadcasts.choose",
+        reply_markup=buttons([[(a.name, f"bc:g:{a.key}")] for a in audiences]),
+    )  # fmt: skip
+
+
+async def _begin(update: Update, context: BotContext, key: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    audience = await context.services.broadcasts.begin(user.id, key)
+    await say(update, context, "broadcasts.ask_text", audience=audience.name,
+              max=MAX_BROADCAST_CHARS)  # fmt: skip
+
+
+async def on_broadcast_text(update: Update, context: BotContext, profile: Profile) -> None:
+    """The announcement as typed (with Telegram's own formatting, safely escaped): preview it
+    exactly as members will see it."""
+    user = update.effective_user
+    message = update.effective_message
+    assert user is not None and message is not None and message.text is not None
+    preview = await context.services.broadcasts.preview(
+        user.id, profile.draft, message.text_html, len(message.text)
+    )
+    lang = profile.language
+    t = context.texts.t
+    await say(update, context, "broadcasts.preview_intro", audience=preview.audience,
+              count=preview.recipients)  # fmt: skip
+    await context.bot.send_message(
+        user.id, preview.message, parse_mode=ParseMode.HTML,
+        reply_markup=buttons([[
+            (t(lang, "broadcasts.send_button", count=preview.recipients), "bc:send"),
+            (t(lang, "common.cancel_button"), "bc:cancel"),
+        ]]),
+    )  # fmt: skip
+
+
+def _cancel_markup(context: BotContext, lang: str, broadcast_id: int) -> InlineKeyboardMarkup:
+    return buttons([[(context.texts.t(lang, "broadcasts.cancel_button"), f"bc:x:{broadcast_id}")]])
+
+
+@edge
+async def on_broadcast_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    _, action, *rest = query.data.split(":")
+    service = context.services.broadcasts
+    if action == "g" and rest:
+        await settle_query(update)
+        await _begin(update, context, rest[0])
+    elif action == "send":
+        await settle_query(update)
+        status = await service.send(user.id)
+        wake_delivery(context)
+        lang = await language(update, context)
+        sent = await context.bot.send_message(
+            user.id, status.text, parse_mode=ParseMode.HTML,
+            reply_markup=_cancel_markup(context, lang, status.broadcast_id),
+        )  # fmt: skip
+        await service.attach_status(status.broadcast_id, sent.message_id, status.text)
+    elif action == "cancel":
+        await settle_query(update)
+        await service.cancel_draft(user.id)
+        await say(update, context, "common.cancelled")
+    elif action == "x" and rest and rest[0].isdigit():
+        status = await service.cancel(user.id, int(rest[0]))
+        await answer_query(update)
+        await _show(context, status, markup=None)
+    else:
+        raise NotFound
+
+
+async def _show(
+    context: BotContext, status: StatusUpdate, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Edit the author's status message to say where the send is."""
+    if status.message_id is None:
+        return
+    async with _paced(context, status.chat_id):
+        try:
+            await context.bot.edit_message_text(
+                status.text, chat_id=status.chat_id, message_id=status.message_id,
+                parse_mode=ParseMode.HTML, reply_markup=markup,
+            )  # fmt: skip
+        except BadRequest as exc:  # not modified (shown already), or deleted by its author
+            log.info("broadcast status not edited: %s", type(exc).__name__)
+        except TelegramError as exc:
+            log.warning("broadcast status not edited: %s", type(exc).__name__)
+            return
+    await context.services.broadcasts.mark_shown(status.broadcast_id, status.text)
+
+
+@contextlib.asynccontextmanager
+async def _paced(context: BotContext, chat_id: int) -> AsyncIterator[None]:
+    """Within the dispatcher's budget, so a large send never goes over Telegram's limits."""
+    delivery = context.bot_data.delivery
+    if delivery is None:
+        yield
+        return
+    async with delivery.paced(chat_id):
+        yield
+
+
+async def refresh_progress(context: BotContext) -> None:
+    """Job: bring every running send's status message up to date."""
+    for status in await context.services.broadcasts.refresh():
+        author = await context.services.members.profile(status.chat_id)
+        lang = author.language if author else "en"
+        markup = None if status.final else _cancel_markup(context, lang, status.broadcast_id)
+        await _show(context, status, markup)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        CommandHandler("broadcast", broadcast, filters=filters.ChatType.PRIVATE)
+    )
+    application.add_handler(CallbackQueryHandler(on_broadcast_button, pattern=r"^bc:"))

@@ -1,0 +1,282 @@
+"""Anonymous questions: /ask (members), the moderation card and /questions (facilitators), and
+replies to a posted question carried back to whoever asked it."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.core.questions import MAX_QUESTION_CHARS
+from bot.handlers.common import (
+    answer_query,
+    buttons,
+    edge,
+    for_a_managed_group,
+    language,
+    say,
+    settle_query,
+    wake_delivery,
+)
+from bot.services.errors import NotFound
+from bot.services.members import Profile
+from bot.services.questions import Decision, QuestionSettings
+
+
+def _label(context: BotContext, lang: str, key: str, **params: object) -> str:
+    """Button labels are plain text: fill the template without HTML escaping."""
+    return context.texts.raw(lang, key).strip().format(**params)
+
+
+@edge
+async def ask(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    choices = await context.services.questions.choices(user.id)
+    if len(choices.groups) == 1 and not choices.follow_ups:
+        await _begin(update, context, group_id=choices.groups[0].id)
+        return
+    lang = await language(update, context)
+    rows = [[(g.name, f"ask:g:{g.id}")] for g in choices.groups]
+    rows += [
+        [(_label(context, lang, "questions.follow_up_choice", number=f.number,
+                 group=f.group_name), f"ask:f:{f.question_id}")]
+        for f in choices.follow_ups
+    ]  # fmt: skip
+    await say(update, context, "questions.choose", reply_markup=buttons(rows))
+
+
+async def _begin(
+    update: Update, context: BotContext, *, group_id: int | None = None,
+    parent_id: int | None = None,
+) -> None:  # fmt: skip
+    user = update.effective_user
+    assert user is not None
+    target = await context.services.questions.begin(user.id, group_id=group_id,
+                                                    parent_id=parent_id)  # fmt: skip
+    if target.follow_up_of is not None:
+        await say(update, context, "questions.ask_follow_up", number=target.follow_up_of,
+                  max=MAX_QUESTION_CHARS)  # fmt: skip
+    else:
+        await say(update, context, "questions.ask_text", group=target.group_name,
+                  max=MAX_QUESTION_CHARS)  # fmt: skip
+
+
+async def on_question_text(
+    update: Update, context: BotContext, profile: Profile, text: str
+) -> None:
+    """The question (or follow-up) as typed: show it back before anything is sent."""
+    user = update.effective_user
+    assert user is not None
+    target = await context.services.questions.preview(user.id, profile.draft, text)
+    lang = profile.language
+    t = context.texts.t
+    key = "questions.preview_follow_up" if target.follow_up_of else "questions.preview"
+    await say(
+        update, context, key, group=target.group_name, number=target.follow_up_of or "",
+        text=text.strip(),
+        reply_markup=buttons([[(t(lang, "questions.send_button"), "ask:send"),
+                               (t(lang, "common.cancel_button"), "ask:cancel")]]),
+    )  # fmt: skip
+
+
+@edge
+async def on_ask_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    _, action, *rest = query.data.split(":")
+    questions = context.services.questions
+    if action in ("g", "f"):
+        if not rest or not rest[0].isdigit():
+            raise NotFound
+        await settle_query(update)
+        if action == "g":
+            await _begin(update, context, group_id=int(rest[0]))
+        else:
+            await _begin(update, context, parent_id=int(rest[0]))
+    elif action == "send":
+        await settle_query(update)
+        submitted = await questions.submit(user.id)
+        wake_delivery(context)
+        if submitted.flagged:
+            key = "questions.submitted_flagged"
+        elif submitted.moderated:
+            key = "questions.submitted_moderated"
+        else:
+            key = "questions.submitted_scheduled"
+        await say(update, context, key, group=submitted.group_name)
+    elif action == "cancel":
+        await settle_query(update)
+        await questions.cancel(user.id)
+        await say(update, context, "common.cancelled")
+    else:
+        raise NotFound
+
+
+@edge
+async def on_moderation_button(update: Update, context: BotContext) -> None:
+    """q:ok / q:no / q:nr / q:mute (facilitators) and q:fu (the asker's follow-up)."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    _, action, raw_id = [*query.data.split(":"), "", ""][:3]
+    if not raw_id.isdigit():
+        raise NotFound
+    question_id = int(raw_id)
+    questions = context.services.questions
+    if action == "fu":
+        await _begin(update, context, parent_id=question_id)
+        await answer_query(update)
+        return
+    if action == "ok":
+        decision = await questions.approve(user.id, question_id)
+        done_key = "questions.approved_done"
+    elif action == "no":
+        decision = await questions.ask_reason(user.id, question_id)
+        if decision.already is None:
+            await settle_query(update)
+            lang = await language(update, context)
+            await say(update, context, "questions.ask_reason", reply_markup=buttons([[(
+                context.texts.t(lang, "questions.no_reason_button"), f"q:nr:{question_id}"
+            )]]))  # fmt: skip
+            return
+        done_key = ""
+    elif action == "nr":
+        decision = await questions.reject(user.id, question_id, None)
+        done_key = "questions.rejected_done"
+    elif action == "mute":
+        decision = await questions.mute_asker(user.id, question_id)
+        done_key = "questions.muted_done"
+    else:
+        raise NotFound
+    await _after_decision(update, context, decision, done_key)
+
+
+async def _after_decision(
+    update: Update, context: BotContext, decision: Decision, done_key: str
+) -> None:
+    if decision.already is not None:
+        lang = await language(update, context)
+        await answer_query(update, context.texts.t(lang, f"questions.already_{decision.already}"))
+        return
+    await settle_query(update)
+    wake_delivery(context)
+    await say(update, context, done_key, group=decision.group_name, number=decision.number or "")
+
+
+async def on_reject_reason(update: Update, context: BotContext, profile: Profile,
+                           text: str) -> None:  # fmt: skip
+    user = update.effective_user
+    assert user is not None
+    question_id = profile.draft.get("question")
+    if not isinstance(question_id, int):
+        raise NotFound
+    decision = await context.services.questions.reject(user.id, question_id, text)
+    await _after_decision(update, context, decision, "questions.rejected_done")
+
+
+@edge
+async def question_settings(update: Update, context: BotContext) -> None:
+    await for_a_managed_group(
+        update, context, _show_settings, prompt="questions.choose_group", callback_prefix="q:set:"
+    )
+
+
+async def _show_settings(update: Update, context: BotContext, group_id: int) -> None:
+    user = update.effective_user
+    assert user is not None
+    await _render_settings(update, context, await context.services.questions.settings(
+        user.id, group_id))  # fmt: skip
+
+
+async def _render_settings(update: Update, context: BotContext, settings: QuestionSettings) -> None:
+    lang = await language(update, context)
+    t = context.texts.t
+    gid = settings.group_id
+    toggle = (
+        (t(lang, "questions.moderation_off_button"), f"q:mod:{gid}:0")
+        if settings.moderated
+        else (t(lang, "questions.moderation_on_button"), f"q:mod:{gid}:1")
+    )
+    rows = [[toggle]]
+    if settings.muted:
+        rows.append([(t(lang, "questions.unmute_button"), f"q:unm:{gid}")])
+    await say(
+        update, context,
+        "questions.settings_moderated" if settings.moderated else "questions.settings_open",
+        group=settings.group_name, muted=settings.muted, reply_markup=buttons(rows),
+    )  # fmt: skip
+
+
+@edge
+async def on_settings_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    parts = query.data.split(":")
+    if len(parts) < 3 or not parts[2].isdigit():
+        raise NotFound
+    group_id = int(parts[2])
+    questions = context.services.questions
+    await settle_query(update)
+    if parts[1] == "set":
+        await _show_settings(update, context, group_id)
+        return
+    if parts[1] == "mod" and len(parts) == 4:
+        settings = await questions.set_moderation(user.id, group_id, parts[3] == "1")
+    elif parts[1] == "unm":
+        settings = await questions.unmute_all(user.id, group_id)
+    else:
+        raise NotFound
+    await _render_settings(update, context, settings)
+
+
+async def relay_reply(update: Update, context: BotContext) -> bool:
+    """A reply to one of the bot's messages: when that message is a posted question, carry
+    the reply to its asker. False when it was not a question."""
+    message = update.effective_message
+    user = update.effective_user
+    chat = update.effective_chat
+    if message is None or user is None or chat is None or user.is_bot:
+        return False
+    original = message.reply_to_message
+    text = message.text or message.caption
+    if not isinstance(original, Message) or original.from_user is None or not text:
+        return False
+    if original.from_user.id != context.bot.id:
+        return False
+    relayed = await context.services.questions.relay_reply(
+        chat_id=chat.id,
+        replied_to_message_id=original.message_id,
+        message_id=message.message_id,
+        replier_id=user.id,
+        replier_first_name=user.first_name,
+        text=text,
+    )
+    if relayed:
+        wake_delivery(context)
+    return relayed
+
+
+@edge
+async def on_group_reply(update: Update, context: BotContext) -> None:
+    await relay_reply(update, context)  # nothing is said in the group
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("ask", ask, filters=private))
+    application.add_handler(CommandHandler("questions", question_settings, filters=private))
+    application.add_handler(CallbackQueryHandler(on_ask_button, pattern=r"^ask:"))
+    application.add_handler(
+        CallbackQueryHandler(on_moderation_button, pattern=r"^q:(ok|no|nr|mute|fu):")
+    )
+    application.add_handler(CallbackQueryHandler(on_settings_button, pattern=r"^q:(set|mod|unm):"))
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.REPLY & (filters.TEXT | filters.CAPTION)
+            & filters.UpdateType.MESSAGE & ~filters.COMMAND,
+            on_group_reply,
+        )
+    )  # fmt: skip

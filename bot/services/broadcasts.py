@@ -1,0 +1,251 @@
+"""Announcements: a facilitator (or a coordinator, to everyone) writes once; every member gets
+it through the outbox, within Telegram's limits, and the author watches one status message."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bot.core.outgoing import OutgoingMessage
+from bot.core.questions import (
+    MAX_BROADCAST_CHARS,
+    MAX_BROADCAST_HTML,
+    BroadcastProgress,
+    broadcast_progress,
+)
+from bot.core.roles import GroupRole
+from bot.locales import Catalogue, Markup
+from bot.services.common import onboarded_member
+from bot.services.errors import InvalidInput, NotFound
+from bot.services.members import Awaiting
+from bot.storage.models import Broadcast, Member, utcnow
+from bot.storage.uow import Database, UnitOfWork
+
+BROADCAST_PRIORITY = 6  # behind alerts, notices and reminders
+EVERYONE = "all"
+
+
+@dataclass(frozen=True)
+class Audience:
+    key: str  # a group id, or "all"
+    name: str
+
+
+@dataclass(frozen=True)
+class BroadcastPreview:
+    message: str  # exactly what members will receive (HTML)
+    audience: str
+    recipients: int
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    broadcast_id: int
+    chat_id: int
+    message_id: int | None
+    text: str
+    final: bool
+    progress: BroadcastProgress
+
+
+class BroadcastService:
+    def __init__(self, db: Database, texts: Catalogue, coordinators: frozenset[int]) -> None:
+        self.db = db
+        self.texts = texts
+        self.coordinators = coordinators
+
+    async def audiences(self, telegram_id: int) -> list[Audience]:
+        """Whom this person may announce to: the groups they facilitate; a coordinator, every
+        group and everyone."""
+        async with self.db.uow(read_only=True) as uow:
+            member = await onboarded_member(uow, telegram_id)
+            return await self._audiences(uow, member)
+
+    async def _audiences(self, uow: UnitOfWork, member: Member) -> list[Audience]:
+        assert member.id is not None
+        if member.telegram_id in self.coordinators:
+            everyone = Audience(EVERYONE, self.texts.t(member.language, "broadcasts.everyone"))
+            return [*(Audience(str(g.id), g.name) for g in await uow.groups.all()), everyone]
+        return [
+            Audience(str(g.id), g.name)
+            for g, role in await uow.groups.for_member(member.id)
+            if role == GroupRole.FACILITATOR
+        ]
+
+    async def _audience(self, uow: UnitOfWork, member: Member, key: str) -> Audience:
+        for audience in await self._audiences(uow, member):
+            if audience.key == key:
+                return audience
+        raise NotFound
+
+    async def begin(self, telegram_id: int, key: str) -> Audience:
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id, lock=True)
+            audience = await self._audience(uow, member, key)
+            member.awaiting = Awaiting.BROADCAST_TEXT
+            member.draft = json.dumps({"audience": key})
+            await uow.commit()
+            return audience
+
+    async def preview(
+        self, telegram_id: int, draft: dict[str, object], html: str, typed_chars: int
+    ) -> BroadcastPreview:
+        """`html` is the text as Telegram formatted it, already escaped (PTB's text_html)."""
+        if not html.strip():
+            raise InvalidInput("broadcasts.empty")
+        if typed_chars > MAX_BROADCAST_CHARS or len(html) > MAX_BROADCAST_HTML:
+            raise InvalidInput("broadcasts.too_long", max=MAX_BROADCAST_CHARS)
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id, lock=True)
+            audience = await self._audience(uow, member, str(draft.get("audience")))
+            recipients = await self._recipients(uow, member, audience)
+            member.awaiting = None
+            member.draft = json.dumps({"audience": audience.key, "html": html})
+            await uow.commit()
+            return BroadcastPreview(
+                self._render(member.language, audience, html), audience.name, len(recipients)
+            )
+
+    def _render(self, language: str, audience: Audience, html: str) -> str:
+        return self.texts.t(language, "broadcasts.message", group=audience.name, body=Markup(html))
+
+    async def _recipients(
+        self, uow: UnitOfWork, author: Member, audience: Audience
+    ) -> list[Member]:
+        """Current members the bot can reach (not the author, who saw the preview)."""
+        if audience.key == EVERYONE:
+            members = await uow.broadcasts.everyone()
+        else:
+            members = await uow.meetings.recipients(int(audience.key))
+        return [m for m in members if m.telegram_id != author.telegram_id]
+
+    async def cancel_draft(self, telegram_id: int) -> None:
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id, lock=True)
+            member.awaiting = None
+            member.draft = None
+            await uow.commit()
+
+    async def send(self, telegram_id: int) -> StatusUpdate:
+        """Queue the announcement for every recipient, in one transaction."""
+        async with self.db.uow() as uow:
+            member = await onboarded_member(uow, telegram_id, lock=True)
+            draft = json.loads(member.draft) if member.draft else {}
+            html = draft.get("html") if isinstance(draft, dict) else None
+            if not isinstance(html, str):
+                raise NotFound  # already sent, or cancelled
+            audience = await self._audience(uow, member, str(draft.get("audience")))
+            recipients = await self._recipients(uow, member, audience)
+            if not recipients:
+                raise InvalidInput("broadcasts.nobody")
+            broadcast = await uow.broadcasts.add(
+                Broadcast(
+                    group_id=None if audience.key == EVERYONE else int(audience.key),
+                    author_telegram_id=telegram_id,
+                    text=html,
+                    total=len(recipients),
+                    status_chat_id=telegram_id,
+                )
+            )
+            assert broadcast.id is not None
+            payloads: dict[str, str] = {}
+            rows = []
+            for recipient in recipients:
+                language = recipient.language
+                if language not in payloads:
+                    payloads[language] = OutgoingMessage(
+                        self._render(language, audience, html)
+                    ).to_json()
+                rows.append((recipient.telegram_id, payloads[language]))
+            await uow.outbox.enqueue_many(
+                rows,
+                key=f"bc:{broadcast.id}:{{chat}}",
+                kind="broadcast",
+                priority=BROADCAST_PRIORITY,
+                batch=f"bc:{broadcast.id}",
+            )
+            member.draft = None
+            uow.audit.record("broadcast.send", actor_id=member.id, group_id=broadcast.group_id)
+            await uow.commit()
+            return self._status(broadcast, member.language, {"pending": len(recipients)})
+
+    async def attach_status(self, broadcast_id: int, message_id: int, shown: str) -> None:
+        async with self.db.uow() as uow:
+            broadcast = await uow.broadcasts.by_id(broadcast_id, for_update=True)
+            if broadcast is not None:
+                broadcast.status_message_id = message_id
+                broadcast.shown = shown[:300]
+                await uow.commit()
+
+    async def cancel(self, actor: int, broadcast_id: int) -> StatusUpdate:
+        """Stop a send in progress: what is not sent yet will not be. The author or a
+        coordinator only; anyone else learns nothing."""
+        async with self.db.uow() as uow:
+            broadcast = await uow.broadcasts.by_id(broadcast_id, for_update=True)
+            if broadcast is None or not (
+                broadcast.author_telegram_id == actor or actor in self.coordinators
+            ):
+                raise NotFound
+            if broadcast.status == "sending":
+                await uow.outbox.cancel_batch(f"bc:{broadcast_id}")
+                broadcast.status = "cancelled"
+                broadcast.finished_at = utcnow()
+                member = await uow.members.by_telegram_id(actor)
+                uow.audit.record(
+                    "broadcast.cancel", actor_id=member.id if member else None,
+                    group_id=broadcast.group_id,
+                )  # fmt: skip
+            counts = await uow.outbox.counts(batch=f"bc:{broadcast_id}")
+            author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
+            update = self._status(broadcast, author.language if author else "en", counts)
+            await uow.commit()
+            return update
+
+    async def refresh(self) -> list[StatusUpdate]:
+        """Status messages whose text has changed since they were last shown; a send with
+        nothing left to go is marked done."""
+        updates: list[StatusUpdate] = []
+        async with self.db.uow() as uow:
+            for broadcast in await uow.broadcasts.sending():
+                counts = await uow.outbox.counts(batch=f"bc:{broadcast.id}")
+                progress = broadcast_progress(counts, broadcast.total)
+                if progress.settled:
+                    broadcast.status = "done"
+                    broadcast.finished_at = utcnow()
+                author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
+                update = self._status(broadcast, author.language if author else "en", counts)
+                if update.text[:300] != broadcast.shown and broadcast.status_message_id:
+                    updates.append(update)
+            await uow.commit()
+        return updates
+
+    async def mark_shown(self, broadcast_id: int, text: str) -> None:
+        async with self.db.uow() as uow:
+            broadcast = await uow.broadcasts.by_id(broadcast_id, for_update=True)
+            if broadcast is not None:
+                broadcast.shown = text[:300]
+                await uow.commit()
+
+    def _status(self, broadcast: Broadcast, language: str, counts: dict[str, int]) -> StatusUpdate:
+        assert broadcast.id is not None and broadcast.status_chat_id is not None
+        progress = broadcast_progress(counts, broadcast.total)
+        t = self.texts.t
+        if broadcast.status == "cancelled":
+            not_sent = progress.cancelled + progress.waiting
+            text = t(language, "broadcasts.status_cancelled", delivered=progress.delivered,
+                     total=progress.total, not_sent=not_sent)  # fmt: skip
+        elif broadcast.status == "done" or progress.settled:
+            text = t(language, "broadcasts.status_done", delivered=progress.delivered,
+                     total=progress.total, blocked=progress.blocked,
+                     failed=progress.failed)  # fmt: skip
+        else:
+            text = t(language, "broadcasts.status_sending", handled=progress.handled,
+                     total=progress.total)  # fmt: skip
+        return StatusUpdate(
+            broadcast.id,
+            broadcast.status_chat_id,
+            broadcast.status_message_id,
+            text,
+            final=broadcast.status != "sending",
+            progress=progress,
+        )
