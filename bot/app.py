@@ -6,9 +6,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.context import BotContext, BotData, PeerbotApplication
+from bot.core.ratelimit import SendBudget
+from bot.delivery.limiter import SharedBudgetLimiter
 from bot.handlers import register_all
 from bot.handlers.menus import publish_default_commands
 from bot.logging_setup import quiet_noisy_loggers
@@ -27,8 +29,10 @@ def build_application(settings: Settings) -> PeerbotApplication:
     quiet_noisy_loggers()  # httpx logs request URLs, and the URL carries the bot token
     # Any: the builder's generic type changes with each option; the result is annotated below.
     builder: Any = ApplicationBuilder()
+    # Replies and the dispatcher's sends draw on one budget: Telegram counts them together.
+    budget = SendBudget()
     if settings.reply_rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(SharedBudgetLimiter(budget))
     application: PeerbotApplication = (
         builder.token(settings.bot_token)
         .base_url(f"{settings.api_url}/bot")
@@ -44,6 +48,7 @@ def build_application(settings: Settings) -> PeerbotApplication:
         .connection_pool_size(max(8, settings.concurrent_chats))
         .build()
     )
+    application.bot_data.send_budget = budget
     register_all(application)
     return application
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.core.ratelimit import SendBudget
 from bot.locales import Catalogue, catalogue
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ class BotData:
         self.failures: dict[int, BaseException] = {}
         self.database: Database | None = None
         self.delivery: Dispatcher | None = None
+        # Telegram's sending limits, shared by replies and the dispatcher (see app.py).
+        self.send_budget = SendBudget()
 
     @property
     def services(self) -> Services:

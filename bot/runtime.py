@@ -85,7 +85,7 @@ class BotRuntime:
             )
             app.job_queue.run_repeating(
                 refresh_progress,
-                interval=min(PROGRESS_SECONDS, self.settings.tick_seconds),
+                interval=PROGRESS_SECONDS,
                 first=0.5,
                 name="broadcast-progress",
                 job_kwargs={"coalesce": True, "max_instances": 1},
@@ -119,7 +119,7 @@ class BotRuntime:
             request=HTTPXRequest(connection_pool_size=16, read_timeout=15, connect_timeout=10),
         )
         await self._delivery_bot.initialize()
-        self.dispatcher = Dispatcher(db, self._delivery_bot)
+        self.dispatcher = Dispatcher(db, self._delivery_bot, budget=app.bot_data.send_budget)
         await self.dispatcher.start()
         app.bot_data.delivery = self.dispatcher
 

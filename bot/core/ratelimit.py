@@ -89,21 +89,26 @@ class SendBudget:
             self._chats[chat_id] = window
         return window
 
-    def ready_at(self, chat_id: int, now: float) -> float:
-        """The earliest moment (>= now) a message to `chat_id` may be started."""
+    def ready_at(self, chat_id: int, now: float, *, per_chat: bool = True) -> float:
+        """The earliest moment (>= now) a message to `chat_id` may be started.
+
+        `per_chat=False` leaves the chat's own window out (a reply to someone who just wrote:
+        Telegram lets a conversation burst); the overall window always counts."""
         moment = max(now, self._paused_until, self._global.ready_at(now))
-        window = self._chats.get(chat_id)
+        window = self._chats.get(chat_id) if per_chat else None
         if window is not None:
             moment = max(moment, window.ready_at(now))
         return moment
 
-    def start(self, chat_id: int) -> None:
+    def start(self, chat_id: int, *, per_chat: bool = True) -> None:
         self._global.start()
-        self._chat(chat_id).start()
+        if per_chat:
+            self._chat(chat_id).start()
 
-    def finish(self, chat_id: int, now: float) -> None:
+    def finish(self, chat_id: int, now: float, *, per_chat: bool = True) -> None:
         self._global.finish(now)
-        self._chat(chat_id).finish(now)
+        if per_chat:
+            self._chat(chat_id).finish(now)
 
     def record(self, chat_id: int, now: float) -> None:
         """A send that started and finished at `now` (for callers that do not overlap sends)."""

@@ -16,7 +16,8 @@ phrase ("want to just die"). Ordinary idioms ("this homework is killing me") are
 matching. Negation is deliberately *not* understood: "I'm not okay, I want to die" is urgent,
 and when in doubt the screener errs towards a human looking.
 
-Pure Python; no I/O except reading lexicon files when asked to.
+Pure Python; no I/O except reading lexicon files when asked to. Fast enough for every message:
+most text is ruled out by looking up its words before any pattern is searched (`_Phrases`).
 """
 
 from __future__ import annotations
@@ -79,21 +80,29 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
                        "$": "s", "!": "i", "|": "l"})  # fmt: skip
 _SPLIT = re.compile(r"[.!?;\n\r]+|\s+(?:but|pero)\s+")
 _NON_WORD = re.compile(r"[^a-z0-9@$!| ]+")
-_REPEATS = re.compile(r"([a-z])\1+")
+# A letter repeated ("dieeee" -> "die", "kill" -> "kil", the lexicon too). The lookbehind keeps
+# the first letter, so the replacement is "" and `re` needs no Python call per match.
+_REPEATS = re.compile(r"(?<=([a-z]))\1+")
+_LEET_CHARS = re.compile(r"[0-9@$!|]")
+_LETTERLESS = re.compile(r"(?<![^ ])[0-9@$!|]+(?![^ ])")  # "30", "!!!": not words, dropped
+_NON_LETTER = re.compile(r"[^a-z ]+")
+
+
+class _CombiningMarks(dict[int, int | None]):
+    """A `str.translate` table that deletes combining marks, filled in as characters are seen."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        if len(self) < 4096:  # text may hold any of a million code points: stay small
+            self[code] = kept
+        return kept
+
+
+_COMBINING = _CombiningMarks()
 
 
 def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def _word(token: str) -> str:
-    if token.isalpha() and token.isascii():  # the common case, fast
-        return _REPEATS.sub(r"\1", token)
-    if any(c.isalpha() for c in token) and any(not c.isalpha() for c in token):
-        token = token.translate(_LEET)  # k1ll, d!e, $uicide
-    token = re.sub(r"[^a-z]", "", token)
-    return _REPEATS.sub(r"\1", token)  # dieeee -> die, kill -> kil (the lexicon too)
+    return unicodedata.normalize("NFD", text).translate(_COMBINING)
 
 
 def normalise_words(text: str) -> list[str]:
@@ -102,8 +111,13 @@ def normalise_words(text: str) -> list[str]:
     else:
         text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).casefold()
         text = _strip_accents(text.translate(_CONFUSABLES)).replace("'", "").replace("’", "")
-    words = (_word(t) for t in _NON_WORD.sub(" ", text).split())
-    return [w for w in words if w]
+    # Whole-string passes rather than a Python call per word: words are split on spaces only,
+    # so no substitution below reaches across two of them.
+    text = _NON_WORD.sub(" ", text)
+    if _LEET_CHARS.search(text) is not None:
+        # Leetspeak only in words that have a letter (k1ll, d!e, $uicide); then other digits go.
+        text = _NON_LETTER.sub("", _LETTERLESS.sub("", text).translate(_LEET))
+    return _REPEATS.sub("", text).split()
 
 
 def clauses(text: str) -> list[str]:
@@ -111,14 +125,12 @@ def clauses(text: str) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- phrases
-def compile_phrase(phrase: str) -> str:
-    """A lexicon phrase to a regex over normalised words.
-
-    Words separated by spaces; `(a|b c)` alternatives (a multi-word alternative uses spaces
-    inside the parentheses); `[a|b]` optional; `*` any one word; `~` up to three words.
-    """
+def _parse_phrase(phrase: str) -> tuple[str, frozenset[str] | None]:
+    """A lexicon phrase to a regex over normalised words, without its leading `(?<!\\S)`, and
+    words of which a text must hold one for it to match (None: no word is needed)."""
     tokens = re.findall(r"\([^)]*\)|\[[^\]]*\]|\S+", phrase)
     parts: list[str] = []
+    needed: list[frozenset[str]] = []
     for token in tokens:
         if token == "*":  # noqa: S105 - lexicon syntax, not a password
             parts.append(r"\S+ ")
@@ -128,9 +140,57 @@ def compile_phrase(phrase: str) -> str:
             optional = token.startswith("[")
             inner = token[1:-1] if token[0] in "([" else token
             alternatives = [" ".join(normalise_words(a)) for a in inner.split("|")]
-            group = "(?:" + "|".join(re.escape(a) for a in alternatives if a) + ")"
+            alternatives = [a for a in alternatives if a]
+            group = "(?:" + "|".join(re.escape(a) for a in alternatives) + ")"
             parts.append(f"(?:{group} )?" if optional else f"{group} ")
-    return r"(?<!\S)" + "".join(parts)
+            if alternatives and not optional:  # matches start with a whole word: its first
+                needed.append(frozenset(a.split(" ")[0] for a in alternatives))
+    # Of the required parts, the one most likely to rule a text out: longer words are rarer.
+    rarest = max(needed, key=lambda words: (min(map(len, words)), -len(words)), default=None)
+    return "".join(parts), rarest
+
+
+def compile_phrase(phrase: str) -> str:
+    """A lexicon phrase to a regex over normalised words.
+
+    Words separated by spaces; `(a|b c)` alternatives (a multi-word alternative uses spaces
+    inside the parentheses); `[a|b]` optional; `*` any one word; `~` up to three words.
+    """
+    return r"(?<!\S)" + _parse_phrase(phrase)[0]
+
+
+class _Phrases:
+    """Phrases searched as one, fast.
+
+    Two shortcuts, each giving the same answer as searching the `(?<!\\S)`-anchored patterns:
+    a text with none of the words the phrases need is ruled out by one C-level set operation;
+    and the search is done in `" " + text` with a leading literal space instead of the
+    lookbehind, which lets `re` jump from space to space rather than try every phrase at every
+    character (several times faster). A match's text then starts with that space.
+    """
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+        self.words: frozenset[str] | None = frozenset()  # a text needs one (None: any text)
+        self.scan: re.Pattern[str] | None = None
+
+    def add(self, phrases: list[str]) -> None:
+        for phrase in phrases:
+            body, words = _parse_phrase(phrase)
+            self.bodies.append(body)
+            self.words = None if words is None or self.words is None else self.words | words
+        if self.bodies:  # in order: of two phrases matching at one place, the first wins
+            self.scan = re.compile(" (?:" + "|".join(f"(?:{b})" for b in self.bodies) + ")")
+
+    def may_match(self, words: list[str]) -> bool:
+        """False when no phrase can match a text made of (some of) these words."""
+        return self.scan is not None and (self.words is None or not self.words.isdisjoint(words))
+
+    def search(self, words: list[str], kept: str) -> re.Match[str] | None:
+        """The first match in `kept`: some of `words`, each followed by a space."""
+        if self.scan is None or (self.words is not None and self.words.isdisjoint(words)):
+            return None
+        return self.scan.search(" " + kept)
 
 
 @dataclass
@@ -139,6 +199,7 @@ class Rule:
     level: Level
     regex: re.Pattern[str]
     lowerable: bool  # past or third-party statements lower it to concern
+    phrases: _Phrases = field(repr=False, compare=False)  # the same patterns, searched fast
 
 
 @dataclass
@@ -150,8 +211,11 @@ class Lexicon:
     filler_phrases: re.Pattern[str] | None = None  # "kind of", "sort of"
     idioms: re.Pattern[str] | None = None
     lowering: re.Pattern[str] | None = None
-    # Every rule in one pattern: most messages match none, and one search tells us so.
-    any_rule: re.Pattern[str] | None = None
+    any_rule: re.Pattern[str] | None = None  # every rule in one pattern
+    # The same phrases again, for fast searches (see `_Phrases`): what screening uses.
+    rule_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+    idiom_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+    lowering_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
 
     @classmethod
     def from_toml(cls, data: dict[str, object], language: str) -> Lexicon:
@@ -170,7 +234,10 @@ class Lexicon:
             pieces = [self.filler_phrases.pattern] if self.filler_phrases is not None else []
             pieces += [r"(?<!\S)" + re.escape(p) + r"(?!\S)" for p in multi]
             self.filler_phrases = re.compile("|".join(pieces))
-        for key, attr in (("idioms", "idioms"), ("past_or_others", "lowering")):
+        for key, attr, quick in (
+            ("idioms", "idioms", self.idiom_phrases),
+            ("past_or_others", "lowering", self.lowering_phrases),
+        ):
             phrases = data.get(key, [])
             assert isinstance(phrases, list)
             if phrases:
@@ -178,16 +245,21 @@ class Lexicon:
                 pieces = [current.pattern] if current is not None else []
                 pieces += [compile_phrase(str(p)) for p in phrases]
                 setattr(self, attr, re.compile("|".join(f"(?:{p})" for p in pieces)))
+                quick.add([str(p) for p in phrases])
         rules = data.get("rule", [])
         assert isinstance(rules, list)
+        every: list[str] = []
         for rule in rules:
             assert isinstance(rule, dict)
             level = Level[str(rule["level"]).upper()]
-            patterns = "|".join(f"(?:{compile_phrase(str(p))})" for p in rule["patterns"])
-            self.rules.append(
-                Rule(str(rule["category"]), level, re.compile(patterns),
-                     bool(rule.get("lowerable", False)))
-            )  # fmt: skip
+            patterns = [str(p) for p in rule["patterns"]]
+            regex = re.compile("|".join(f"(?:{compile_phrase(p)})" for p in patterns))
+            phrases = _Phrases()
+            phrases.add(patterns)
+            self.rules.append(Rule(str(rule["category"]), level, regex,
+                                   bool(rule.get("lowerable", False)), phrases))  # fmt: skip
+            every += patterns
+        self.rule_phrases.add(every)
         if self.rules:
             self.any_rule = re.compile("|".join(f"(?:{r.regex.pattern})" for r in self.rules))
 
@@ -223,31 +295,45 @@ class Screener:
         primary = (language or self.default_language).split("-")[0].lower()
         order = [primary] if primary in self.lexicons else []
         order += [lang for lang in self.lexicons if lang not in order]
+        lexicons = [self.lexicons[lang] for lang in order]
         matches: list[Match] = []
         for clause in clauses(text):
             words = normalise_words(clause)
             if not words:
                 continue
-            for lang in order:
-                matches += self._screen_clause(words, self.lexicons[lang])
-        level = max((m.level for m in matches), default=Level.NONE)
+            for lexicon in lexicons:
+                # Most clauses have no word that any rule needs (nearly always so for the other
+                # languages): ruled out by one set operation, before building anything.
+                if lexicon.rule_phrases.may_match(words):
+                    matches += self._screen_clause(words, lexicon)
+        if not matches:
+            return Screening(Level.NONE)
+        level = max(m.level for m in matches)
         return Screening(level, tuple(_unique(matches)))
 
     def _screen_clause(self, words: list[str], lexicon: Lexicon) -> list[Match]:
         kept = " ".join(w for w in words if w not in lexicon.fillers) + " "
         if lexicon.filler_phrases is not None:
             kept = " ".join(lexicon.filler_phrases.sub(" ", kept).split()) + " "
-        if lexicon.any_rule is None or not lexicon.any_rule.search(kept):
-            return []  # idioms only ever remove words: no rule matches before, none after
-        if lexicon.idioms is not None:
+        if lexicon.idiom_phrases.search(words, kept) is not None:
+            # Rules are tried with idioms removed, but only if one matches with them in: removing
+            # one changes the text, and results must stay what they have always been.
+            if lexicon.rule_phrases.search(words, kept) is None:
+                return []
+            assert lexicon.idioms is not None  # the same phrases
             kept = lexicon.idioms.sub(" _ ", kept)
-        about_past_or_others = bool(lexicon.lowering and lexicon.lowering.search(kept))
+        # (With no idiom, `kept` is unchanged: when no rule matches below, none matched before.)
+        about_past_or_others: bool | None = None  # searched for only when it would lower a match
         found: list[Match] = []
         for rule in lexicon.rules:
-            hit = rule.regex.search(kept)
+            hit = rule.phrases.search(words, kept)
             if hit is None:
                 continue
-            lowered = rule.lowerable and about_past_or_others and rule.level > Level.CONCERN
+            lowered = False
+            if rule.lowerable and rule.level > Level.CONCERN:
+                if about_past_or_others is None:
+                    about_past_or_others = lexicon.lowering_phrases.search(words, kept) is not None
+                lowered = about_past_or_others
             level = Level.CONCERN if lowered else rule.level
             found.append(Match(rule.category, level, hit.group(0).strip(), lowered))
         return found

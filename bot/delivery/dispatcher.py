@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 
 from telegram import (
@@ -32,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot import failpoints
 from bot.core.outgoing import OutgoingMessage
 from bot.core.ratelimit import MARGIN, SendBudget
+from bot.delivery.limiter import retry_seconds, take_turn
 from bot.storage.models import Outbox, utcnow
 from bot.storage.uow import Database
 
@@ -41,10 +42,6 @@ URGENT_KINDS = frozenset({"alert"})
 BACKOFF = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
 MAX_ATTEMPTS = 12
 IDLE_POLL = 0.2
-
-
-def _seconds(value: object) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)  # type: ignore[arg-type]
 
 
 class Dispatcher:
@@ -107,16 +104,6 @@ class Dispatcher:
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
 
-    @contextlib.asynccontextmanager
-    async def paced(self, chat_id: int) -> AsyncIterator[None]:
-        """Count a request made outside the outbox (editing a progress message) against the
-        same limits, so it can never push a send over them."""
-        await self._pace(chat_id)
-        try:
-            yield
-        finally:
-            self.budget.finish(chat_id, self.clock())
-
     async def run_until_idle(self, seconds: float = 30.0) -> None:
         """Send everything due now (for tests and one-off scripts)."""
         deadline = self.clock() + seconds
@@ -157,13 +144,7 @@ class Dispatcher:
 
     async def _pace(self, chat_id: int) -> None:
         """Wait until Telegram's limits allow a send to this chat, then count it as started."""
-        while True:
-            now = self.clock()
-            ready = self.budget.ready_at(chat_id, now)
-            if ready <= now:
-                self.budget.start(chat_id)
-                return
-            await asyncio.sleep(ready - now)
+        await take_turn(self.budget, chat_id, self.clock)
 
     async def _send(self, row: Outbox) -> None:
         try:
@@ -196,7 +177,7 @@ class Dispatcher:
                     ),
                 )
             except RetryAfter as exc:
-                wait = _seconds(exc.retry_after)
+                wait = retry_seconds(exc.retry_after)
                 self.budget.pause_until(self.clock() + wait)
                 log.warning("Telegram asked to slow down for %.0f s", wait)
                 await self._settle(row, "pending", delay=wait, error="429", attempt_back=True)

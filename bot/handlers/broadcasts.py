@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -117,29 +115,17 @@ async def _show(
     """Edit the author's status message to say where the send is."""
     if status.message_id is None:
         return
-    async with _paced(context, status.chat_id):
-        try:
-            await context.bot.edit_message_text(
-                status.text, chat_id=status.chat_id, message_id=status.message_id,
-                parse_mode=ParseMode.HTML, reply_markup=markup,
-            )  # fmt: skip
-        except BadRequest as exc:  # not modified (shown already), or deleted by its author
-            log.info("broadcast status not edited: %s", type(exc).__name__)
-        except TelegramError as exc:
-            log.warning("broadcast status not edited: %s", type(exc).__name__)
-            return
-    await context.services.broadcasts.mark_shown(status.broadcast_id, status.text)
-
-
-@contextlib.asynccontextmanager
-async def _paced(context: BotContext, chat_id: int) -> AsyncIterator[None]:
-    """Within the dispatcher's budget, so a large send never goes over Telegram's limits."""
-    delivery = context.bot_data.delivery
-    if delivery is None:
-        yield
+    try:
+        await context.bot.edit_message_text(
+            status.text, chat_id=status.chat_id, message_id=status.message_id,
+            parse_mode=ParseMode.HTML, reply_markup=markup,
+        )  # fmt: skip
+    except BadRequest as exc:  # not modified (shown already), or deleted by its author
+        log.info("broadcast status not edited: %s", type(exc).__name__)
+    except TelegramError as exc:
+        log.warning("broadcast status not edited: %s", type(exc).__name__)
         return
-    async with delivery.paced(chat_id):
-        yield
+    await context.services.broadcasts.mark_shown(status.broadcast_id, status.text)
 
 
 async def refresh_progress(context: BotContext) -> None:

@@ -188,8 +188,7 @@ class BroadcastService:
                 raise NotFound
             if broadcast.status == "sending":
                 await uow.outbox.cancel_batch(f"bc:{broadcast_id}")
-                broadcast.status = "cancelled"
-                broadcast.finished_at = utcnow()
+                broadcast.status = "cancelled"  # finished once the sends in flight settle
                 member = await uow.members.by_telegram_id(actor)
                 uow.audit.record(
                     "broadcast.cancel", actor_id=member.id if member else None,
@@ -203,15 +202,16 @@ class BroadcastService:
 
     async def refresh(self) -> list[StatusUpdate]:
         """Status messages whose text has changed since they were last shown; a send with
-        nothing left to go is marked done."""
+        nothing left to go (or in flight) is finished."""
         updates: list[StatusUpdate] = []
         async with self.db.uow() as uow:
-            for broadcast in await uow.broadcasts.sending():
+            for broadcast in await uow.broadcasts.unfinished():
                 counts = await uow.outbox.counts(batch=f"bc:{broadcast.id}")
                 progress = broadcast_progress(counts, broadcast.total)
                 if progress.settled:
-                    broadcast.status = "done"
                     broadcast.finished_at = utcnow()
+                    if broadcast.status == "sending":
+                        broadcast.status = "done"
                 author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
                 update = self._status(broadcast, author.language if author else "en", counts)
                 if update.text[:300] != broadcast.shown and broadcast.status_message_id:
@@ -231,7 +231,7 @@ class BroadcastService:
         progress = broadcast_progress(counts, broadcast.total)
         t = self.texts.t
         if broadcast.status == "cancelled":
-            not_sent = progress.cancelled + progress.waiting
+            not_sent = progress.cancelled  # sends in flight still land: counted once settled
             text = t(language, "broadcasts.status_cancelled", delivered=progress.delivered,
                      total=progress.total, not_sent=not_sent)  # fmt: skip
         elif broadcast.status == "done" or progress.settled:
@@ -246,6 +246,6 @@ class BroadcastService:
             broadcast.status_chat_id,
             broadcast.status_message_id,
             text,
-            final=broadcast.status != "sending",
+            final=broadcast.status != "sending",  # no Cancel button any more
             progress=progress,
         )

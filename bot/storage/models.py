@@ -415,7 +415,7 @@ class Broadcast(SQLModel, table=True):
     are outbox rows with `batch = "bc:{id}"`; the status message shows their progress."""
 
     __tablename__ = "broadcast"
-    __table_args__ = (Index("ix_broadcast_status", "status"),)
+    __table_args__ = (Index("ix_broadcast_unfinished", "finished_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int | None = Field(

@@ -143,9 +143,12 @@ class BroadcastRepository:
     async def by_id(self, broadcast_id: int, *, for_update: bool = False) -> Broadcast | None:
         return await self.session.get(Broadcast, broadcast_id, with_for_update=for_update)
 
-    async def sending(self) -> list[Broadcast]:
+    async def unfinished(self) -> list[Broadcast]:
+        """Sends whose messages are not all settled yet (cancelled ones included)."""
         stmt = (
-            select(Broadcast).where(col(Broadcast.status) == "sending").order_by(col(Broadcast.id))
+            select(Broadcast)
+            .where(col(Broadcast.finished_at).is_(None))
+            .order_by(col(Broadcast.id))
         )
         return list((await self.session.execute(stmt)).scalars())
 
@@ -161,7 +164,7 @@ class BroadcastRepository:
     async def stop_for_leaver(self, group_id: int, member: Member) -> int:
         """Someone left a group: its announcements still queued for them will not go."""
         batches = select(literal("bc:").concat(cast(col(Broadcast.id), String))).where(
-            col(Broadcast.group_id) == group_id, col(Broadcast.status) == "sending"
+            col(Broadcast.group_id) == group_id, col(Broadcast.finished_at).is_(None)
         )
         result = await self.session.execute(
             update(Outbox)

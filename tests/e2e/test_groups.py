@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from bot.runtime import BotRuntime
-from tests.e2e.conftest import COORDINATOR_ID
 from tests.e2e.people import coordinator_and_facilitator, invite_code_in, onboard
-from tests.tgfake.people import Person
 from tests.tgfake.server import FakeBotApi
 
 

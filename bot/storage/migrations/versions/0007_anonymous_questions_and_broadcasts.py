@@ -46,7 +46,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('broadcast', schema=None) as batch_op:
-        batch_op.create_index('ix_broadcast_status', ['status'], unique=False)
+        batch_op.create_index('ix_broadcast_unfinished', ['finished_at'], unique=False)
 
     op.create_table('question',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -94,7 +94,7 @@ def downgrade() -> None:
 
     op.drop_table('question')
     with op.batch_alter_table('broadcast', schema=None) as batch_op:
-        batch_op.drop_index('ix_broadcast_status')
+        batch_op.drop_index('ix_broadcast_unfinished')
 
     op.drop_table('broadcast')
     with op.batch_alter_table('ask_mute', schema=None) as batch_op:
