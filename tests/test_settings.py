@@ -57,6 +57,8 @@ def test_full_configuration() -> None:
             "WEBHOOK_PORT",
         ),
         ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
+        ({"PEERBOT_QUESTION_DELAY": "5 minutes"}, "PEERBOT_QUESTION_DELAY"),
+        ({"PEERBOT_QUESTION_DELAY": "300-60"}, "PEERBOT_QUESTION_DELAY"),
     ],
 )
 def test_bad_values_name_the_variable_and_an_example(env: dict[str, str], variable: str) -> None:
@@ -114,3 +116,9 @@ def test_reminder_offsets_are_configurable() -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_REMINDER_OFFSETS": "soon"})
     assert caught.value.variable == "PEERBOT_REMINDER_OFFSETS"
+
+
+def test_question_delay_is_a_range_of_seconds() -> None:
+    assert Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).question_delay == (60, 300)
+    custom = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_QUESTION_DELAY": "30-90"})
+    assert custom.question_delay == (30, 90)
