@@ -13,9 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core.screening import default_screener
+from bot.core.screening import Screener, default_screener
 
 EVAL = ROOT / "tests" / "data" / "screening_eval.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "screening_holdout.jsonl"
 
 
 SAMPLE = [
@@ -27,23 +28,29 @@ SAMPLE = [
 ]  # fmt: skip
 
 
+def report(name: str, path: Path, screener: Screener) -> list[tuple[str, str]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    got = [(r, screener.screen(r["text"], r["lang"]).level.label) for r in rows]
+    urgent = [g for r, g in got if r["label"] == "urgent"]
+    risky = [g for r, g in got if r["label"] != "none"]
+    ordinary = [g for r, g in got if r["label"] == "none"]
+    print(f"{name}: {len(rows)} messages")
+    print(f"  recall on urgent:         {sum(g == 'urgent' for g in urgent) / len(urgent):.3f}")
+    print(f"  recall on urgent+concern: {sum(g != 'none' for g in risky) / len(risky):.3f}")
+    paging = sum(g == "urgent" for g in ordinary) / len(ordinary)
+    print(f"  ordinary messages paging: {paging:.3f}")
+    return [(r["text"], r["lang"]) for r in rows]
+
+
 def main() -> None:
     screener = default_screener()
     texts = SAMPLE * 2000
     if EVAL.exists():
-        rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()]
-        got = [(r, screener.screen(r["text"], r["lang"]).level.label) for r in rows]
-        urgent = [g for r, g in got if r["label"] == "urgent"]
-        risky = [g for r, g in got if r["label"] != "none"]
-        ordinary = [g for r, g in got if r["label"] == "none"]
-        print(f"evaluation set: {len(rows)} messages")
-        print(f"  recall on urgent:         {sum(g == 'urgent' for g in urgent) / len(urgent):.3f}")
-        print(f"  recall on urgent+concern: {sum(g != 'none' for g in risky) / len(risky):.3f}")
-        paging = sum(g == "urgent" for g in ordinary) / len(ordinary)
-        print(f"  ordinary messages paging: {paging:.3f}")
-        texts = [(r["text"], r["lang"]) for r in rows] * 40
+        texts = report("evaluation set (the lexicon is tuned on it)", EVAL, screener) * 40
     else:
         print(f"no evaluation set at {EVAL}: throughput on a built-in sample only")
+    if HOLDOUT.exists():
+        report("held-out set (written apart, never used for tuning)", HOLDOUT, screener)
     started = time.perf_counter()
     for text, lang in texts:
         screener.screen(text, lang)

@@ -110,3 +110,60 @@ def test_screen_command_answers_every_line_in_order() -> None:
     assert [o.get("level", "error") for o in out] == ["urgent", "error", "error", "none"]
     assert out[0]["categories"] == ["intent"]
     assert out[0]["matches"][0]["text"] == "want to die"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("K1LL mys3lf!!! 30 days, dieeee", ["kil", "myselfi", "days", "die"]),
+        ("¿Qué? café ÑOÑO", ["que", "cafe", "nono"]),
+        ("$uicide 4ever 2day @ home ||", ["suicide", "aever", "day", "home"]),
+        ("sui\u200bcidal k\u0456ll", ["suicidal", "kil"]),
+        ("I’m can't", ["im", "cant"]),
+        ("a2b 26 x9y", ["ab", "xy"]),
+        ("", []),
+    ],
+)
+def test_normalising(text: str, words: list[str]) -> None:
+    from bot.core.screening import normalise_words
+
+    assert normalise_words(text) == words
+
+
+def test_fast_searches_answer_as_the_lexicon_patterns_do() -> None:
+    """Screening searches with word look-ups and reshaped patterns (for speed); they must find
+    exactly what the patterns compiled from the lexicon find."""
+    from bot.core.screening import clauses, normalise_words
+
+    texts = [
+        "killing it killing it, I want to die",
+        "kind of sort of want to die",
+        "this homework is killing me this homework is killing me and i want to kill myself",
+        "my friend said she has the pills saved up",
+        "tengo pastillas guardadas, me quiero morir y mi amiga dijo que solia",
+        "me muero de risa me muero de risa",
+    ]
+    if EVAL_SET.exists():
+        rows = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines()]
+        texts += [row["text"] for row in rows]
+    checked = 0
+    for lexicon in default_screener().lexicons.values():
+        for text in texts:
+            for clause in clauses(text):
+                words = normalise_words(clause)
+                kept = " ".join(words) + " "
+                for rule in lexicon.rules:
+                    slow = rule.regex.search(kept)
+                    fast = rule.phrases.search(words, kept)
+                    assert (slow and slow.group(0).strip()) == (fast and fast.group(0).strip())
+                if lexicon.idioms is not None:
+                    slow_kept = lexicon.idioms.sub(" _ ", kept)
+                    assert lexicon.idiom_phrases.sub(" _ ", kept) == slow_kept
+                    assert (lexicon.idiom_phrases.search(words, kept) is None) == (
+                        slow_kept == kept
+                    )
+                if lexicon.lowering is not None:
+                    found = lexicon.lowering_phrases.search(words, kept) is not None
+                    assert found == bool(lexicon.lowering.search(kept))
+                checked += 1
+    assert checked >= len(texts)

@@ -125,11 +125,34 @@ def clauses(text: str) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- phrases
-def _parse_phrase(phrase: str) -> tuple[str, frozenset[str] | None]:
-    """A lexicon phrase to a regex over normalised words, without its leading `(?<!\\S)`, and
-    words of which a text must hold one for it to match (None: no word is needed)."""
+@dataclass(frozen=True)
+class _Phrase:
+    parts: tuple[str, ...]  # regex for each token
+    first: tuple[str, ...]  # the first token's alternatives, if a match must start with one
+    needs: frozenset[str] | None  # words of which a text must hold one (None: any text may match)
+
+
+# Words in most messages: poor at ruling a text out. Only which words are looked up first
+# depends on this, never a result.
+_COMMON = frozenset(
+    normalise_words(
+        "a about all am an and are as at be been but by can do dont for from get go going got had "
+        "has have he her him his i if im in is it its just know like me my no not of on or out "
+        "so that the them then there they this to up was we what when will with would you your "
+        "al con de del el en es esta estoy la las lo los mas mi muy para pero por que se su te "
+        "un una y ya yo"
+    )
+)
+
+
+def _rarity(word: str) -> int:
+    return 0 if word in _COMMON else len(word)  # longer words are rarer
+
+
+def _parse_phrase(phrase: str) -> _Phrase:
     tokens = re.findall(r"\([^)]*\)|\[[^\]]*\]|\S+", phrase)
     parts: list[str] = []
+    first: list[str] = []
     needed: list[frozenset[str]] = []
     for token in tokens:
         if token == "*":  # noqa: S105 - lexicon syntax, not a password
@@ -143,11 +166,15 @@ def _parse_phrase(phrase: str) -> tuple[str, frozenset[str] | None]:
             alternatives = [a for a in alternatives if a]
             group = "(?:" + "|".join(re.escape(a) for a in alternatives) + ")"
             parts.append(f"(?:{group} )?" if optional else f"{group} ")
-            if alternatives and not optional:  # matches start with a whole word: its first
-                needed.append(frozenset(a.split(" ")[0] for a in alternatives))
-    # Of the required parts, the one most likely to rule a text out: longer words are rarer.
-    rarest = max(needed, key=lambda words: (min(map(len, words)), -len(words)), default=None)
-    return "".join(parts), rarest
+            if alternatives and not optional:
+                # Whichever alternative matches, all its words are in the text: of each, the
+                # rarest, to rule out the most texts.
+                needed.append(frozenset(max(a.split(" "), key=_rarity) for a in alternatives))
+                if len(parts) == 1:
+                    first = alternatives
+    # Of the required parts, the one most likely to rule a text out.
+    rarest = max(needed, key=lambda words: (min(map(_rarity, words)), -len(words)), default=None)
+    return _Phrase(tuple(parts), tuple(first), rarest)
 
 
 def compile_phrase(phrase: str) -> str:
@@ -156,41 +183,67 @@ def compile_phrase(phrase: str) -> str:
     Words separated by spaces; `(a|b c)` alternatives (a multi-word alternative uses spaces
     inside the parentheses); `[a|b]` optional; `*` any one word; `~` up to three words.
     """
-    return r"(?<!\S)" + _parse_phrase(phrase)[0]
+    return r"(?<!\S)" + "".join(_parse_phrase(phrase).parts)
+
+
+def _scan_pattern(phrases: list[_Phrase], start: str) -> str:
+    """One regex for phrases that matches, at each place, what `(?<!\\S)`-anchored phrases tried
+    in order match there, but faster: phrases are grouped by the letter they start with (in
+    their order), and `re` rules out every other group by its first letter alone.
+
+    `start` is `(?<!\\S)`, or a space for searching in `" " + text`: a literal first character
+    lets `re` jump from space to space instead of trying each place.
+    """
+    if not all(p.first for p in phrases):  # one may start anywhere: keep the order as it is
+        return start + "(?:" + "|".join("(?:" + "".join(p.parts) + ")" for p in phrases) + ")"
+    by_letter: dict[str, list[str]] = {}
+    for phrase in phrases:
+        tails: dict[str, list[str]] = {}
+        for alternative in phrase.first:  # in order: the first that leads to a match wins
+            tails.setdefault(alternative[0], []).append(re.escape(alternative[1:]))
+        rest = "".join(phrase.parts[1:])
+        for letter, after in tails.items():
+            by_letter.setdefault(letter, []).append(f"(?:(?:{'|'.join(after)}) {rest})")
+    groups = [f"{letter}(?:{'|'.join(bodies)})" for letter, bodies in by_letter.items()]
+    return start + "(?:" + "|".join(groups) + ")"
 
 
 class _Phrases:
-    """Phrases searched as one, fast.
+    """Phrases searched as one, fast, with the same answers as their `(?<!\\S)` patterns.
 
-    Two shortcuts, each giving the same answer as searching the `(?<!\\S)`-anchored patterns:
-    a text with none of the words the phrases need is ruled out by one C-level set operation;
-    and the search is done in `" " + text` with a leading literal space instead of the
-    lookbehind, which lets `re` jump from space to space rather than try every phrase at every
-    character (several times faster). A match's text then starts with that space.
+    A text with none of the words the phrases need is ruled out by one C-level set operation
+    before any regex runs.
     """
 
-    def __init__(self) -> None:
-        self.bodies: list[str] = []
+    def __init__(self, substitute: bool = False) -> None:
+        self.phrases: list[_Phrase] = []
         self.words: frozenset[str] | None = frozenset()  # a text needs one (None: any text)
-        self.scan: re.Pattern[str] | None = None
+        self.scan: re.Pattern[str] | None = None  # searched in " " + text
+        self.substitute = substitute  # only then compile (it takes time) a pattern for `sub`
+        self.anchored: re.Pattern[str] | None = None  # the same, in the text itself
 
     def add(self, phrases: list[str]) -> None:
         for phrase in phrases:
-            body, words = _parse_phrase(phrase)
-            self.bodies.append(body)
-            self.words = None if words is None or self.words is None else self.words | words
-        if self.bodies:  # in order: of two phrases matching at one place, the first wins
-            self.scan = re.compile(" (?:" + "|".join(f"(?:{b})" for b in self.bodies) + ")")
-
-    def may_match(self, words: list[str]) -> bool:
-        """False when no phrase can match a text made of (some of) these words."""
-        return self.scan is not None and (self.words is None or not self.words.isdisjoint(words))
+            parsed = _parse_phrase(phrase)
+            self.phrases.append(parsed)
+            needs = parsed.needs
+            self.words = None if needs is None or self.words is None else self.words | needs
+        if self.phrases:
+            self.scan = re.compile(_scan_pattern(self.phrases, " "))
+            if self.substitute:
+                self.anchored = re.compile(_scan_pattern(self.phrases, r"(?<!\S)"))
 
     def search(self, words: list[str], kept: str) -> re.Match[str] | None:
-        """The first match in `kept`: some of `words`, each followed by a space."""
+        """The first match in `kept` (some of `words`, each followed by a space); its text has
+        a space in front."""
         if self.scan is None or (self.words is not None and self.words.isdisjoint(words)):
             return None
         return self.scan.search(" " + kept)
+
+    def sub(self, replacement: str, kept: str) -> str:
+        # Not with `scan`: a match takes the space after it, which the next one needs in front.
+        assert self.anchored is not None or not self.phrases, "made without substitute=True"
+        return kept if self.anchored is None else self.anchored.sub(replacement, kept)
 
 
 @dataclass
@@ -211,10 +264,12 @@ class Lexicon:
     filler_phrases: re.Pattern[str] | None = None  # "kind of", "sort of"
     idioms: re.Pattern[str] | None = None
     lowering: re.Pattern[str] | None = None
-    any_rule: re.Pattern[str] | None = None  # every rule in one pattern
-    # The same phrases again, for fast searches (see `_Phrases`): what screening uses.
-    rule_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
-    idiom_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+    # A text needs one of these words for any rule to match (None: any text may match).
+    rule_words: frozenset[str] | None = frozenset()
+    # The phrases above again, for fast searches (see `_Phrases`): what screening uses.
+    idiom_phrases: _Phrases = field(
+        default_factory=lambda: _Phrases(substitute=True), repr=False, compare=False
+    )
     lowering_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
 
     @classmethod
@@ -248,7 +303,6 @@ class Lexicon:
                 quick.add([str(p) for p in phrases])
         rules = data.get("rule", [])
         assert isinstance(rules, list)
-        every: list[str] = []
         for rule in rules:
             assert isinstance(rule, dict)
             level = Level[str(rule["level"]).upper()]
@@ -258,10 +312,8 @@ class Lexicon:
             phrases.add(patterns)
             self.rules.append(Rule(str(rule["category"]), level, regex,
                                    bool(rule.get("lowerable", False)), phrases))  # fmt: skip
-            every += patterns
-        self.rule_phrases.add(every)
-        if self.rules:
-            self.any_rule = re.compile("|".join(f"(?:{r.regex.pattern})" for r in self.rules))
+            if self.rule_words is not None:
+                self.rule_words = None if phrases.words is None else self.rule_words | phrases.words
 
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "locales" / "lexicon"
@@ -304,7 +356,7 @@ class Screener:
             for lexicon in lexicons:
                 # Most clauses have no word that any rule needs (nearly always so for the other
                 # languages): ruled out by one set operation, before building anything.
-                if lexicon.rule_phrases.may_match(words):
+                if lexicon.rule_words is None or not lexicon.rule_words.isdisjoint(words):
                     matches += self._screen_clause(words, lexicon)
         if not matches:
             return Screening(Level.NONE)
@@ -318,10 +370,9 @@ class Screener:
         if lexicon.idiom_phrases.search(words, kept) is not None:
             # Rules are tried with idioms removed, but only if one matches with them in: removing
             # one changes the text, and results must stay what they have always been.
-            if lexicon.rule_phrases.search(words, kept) is None:
+            if not any(rule.phrases.search(words, kept) for rule in lexicon.rules):
                 return []
-            assert lexicon.idioms is not None  # the same phrases
-            kept = lexicon.idioms.sub(" _ ", kept)
+            kept = lexicon.idiom_phrases.sub(" _ ", kept)
         # (With no idiom, `kept` is unchanged: when no rule matches below, none matched before.)
         about_past_or_others: bool | None = None  # searched for only when it would lower a match
         found: list[Match] = []
