@@ -85,6 +85,20 @@ async def _prepare(server: FakeBotApi, url: str, members: int) -> tuple[Database
     return db, key
 
 
+def _runtime(server: FakeBotApi, url: str, key: str) -> BotRuntime:
+    """The bot as production builds it, pointed at the fake Telegram."""
+    return BotRuntime(
+        Settings.from_env(
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": server.root_url,
+                "DATABASE_URL": url,
+                "PEERBOT_SECRET_KEY": key,
+            }
+        )
+    )
+
+
 async def rate(members: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with (
@@ -92,16 +106,7 @@ async def rate(members: int, database_url: str | None) -> None:
             FakeBotApi(TOKEN, load_spec()) as server,
         ):
             db, key = await _prepare(server, url, members)
-            runtime = BotRuntime(
-                Settings.from_env(
-                    {
-                        "TELEGRAM_BOT_TOKEN": TOKEN,
-                        "TELEGRAM_API_URL": server.root_url,
-                        "DATABASE_URL": url,
-                        "PEERBOT_SECRET_KEY": key,
-                    }
-                )
-            )
+            runtime = _runtime(server, url, key)
             started = time.perf_counter()
             await runtime.start()
             counts = await _settled(db)
@@ -211,16 +216,7 @@ async def broadcast(members: int, database_url: str | None) -> None:
             await upgrade_to_head(db.engine)
             await _seed_group(db, facilitator_id, members)
             fay = Person(server, server.user("Fay", user_id=facilitator_id))
-            runtime = BotRuntime(
-                Settings.from_env(
-                    {
-                        "TELEGRAM_BOT_TOKEN": TOKEN,
-                        "TELEGRAM_API_URL": server.root_url,
-                        "DATABASE_URL": url,
-                        "PEERBOT_SECRET_KEY": key,
-                    }
-                )
-            )
+            runtime = _runtime(server, url, key)
             await runtime.start()
             await fay.says("/broadcast")
             await fay.sees("Write the announcement")
