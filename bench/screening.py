@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 from bot.core.screening import Screener, default_screener
 
 EVAL = ROOT / "tests" / "data" / "screening_eval.jsonl"
+DEV = ROOT / "tests" / "data" / "screening_dev.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "screening_holdout.jsonl"
 
 
@@ -49,8 +50,10 @@ def main() -> None:
         texts = report("evaluation set (the lexicon is tuned on it)", EVAL, screener) * 40
     else:
         print(f"no evaluation set at {EVAL}: throughput on a built-in sample only")
+    if DEV.exists():
+        report("development set (written apart; its misses have been looked at)", DEV, screener)
     if HOLDOUT.exists():
-        report("held-out set (written apart, never used for tuning)", HOLDOUT, screener)
+        report("held-out set (written apart, never read while tuning)", HOLDOUT, screener)
     started = time.perf_counter()
     for text, lang in texts:
         screener.screen(text, lang)
