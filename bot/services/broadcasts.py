@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.core.outgoing import OutgoingMessage
 from bot.core.questions import (
@@ -23,6 +24,8 @@ from bot.storage.uow import Database, UnitOfWork
 
 BROADCAST_PRIORITY = 6  # behind alerts, notices and reminders
 EVERYONE = "all"
+# How long a finished send may wait for its status message before it is closed without one.
+STATUS_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -203,18 +206,28 @@ class BroadcastService:
     async def refresh(self) -> list[StatusUpdate]:
         """Status messages whose text has changed since they were last shown; a send with
         nothing left to go (or in flight) is finished."""
+        async with self.db.uow(read_only=True) as uow:
+            if not await uow.broadcasts.unfinished():
+                return []  # the common case: no write transaction every few seconds
         updates: list[StatusUpdate] = []
+        now = utcnow()
         async with self.db.uow() as uow:
             for broadcast in await uow.broadcasts.unfinished():
                 counts = await uow.outbox.counts(batch=f"bc:{broadcast.id}")
                 progress = broadcast_progress(counts, broadcast.total)
+                if broadcast.status_message_id is None:
+                    # Its status message is still being sent: finish it only once that is
+                    # shown, so its last word is the final count (unless it never will be).
+                    if progress.settled and now - broadcast.created_at > STATUS_GRACE:
+                        broadcast.finished_at = now
+                    continue
                 if progress.settled:
-                    broadcast.finished_at = utcnow()
+                    broadcast.finished_at = now
                     if broadcast.status == "sending":
                         broadcast.status = "done"
                 author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
                 update = self._status(broadcast, author.language if author else "en", counts)
-                if update.text[:300] != broadcast.shown and broadcast.status_message_id:
+                if update.text[:300] != broadcast.shown:
                     updates.append(update)
             await uow.commit()
         return updates

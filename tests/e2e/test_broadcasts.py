@@ -150,3 +150,20 @@ async def test_only_facilitators_and_coordinators_broadcast_and_only_authors_can
     await cora.says("/broadcast")
     await cora.presses("Everyone")
     await cora.sees("Write the announcement for Everyone")
+
+
+async def test_a_tiny_broadcast_ends_with_its_final_count(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    """Delivered before the status message exists: the status still ends on the final count."""
+    await start_bot()
+    _, fay = await coordinator_and_facilitator(tg)
+    await fay.says("/newgroup Circle")
+    code = invite_code_in(await fay.sees("is ready"))
+    ann = tg.person("Ann")
+    await joins(ann, "Ann", code)
+    await writes_announcement(fay)
+    await fay.presses("Send to 1")
+    await ann.sees("Meeting moved to Thursday")
+    done = await fay.sees("Your announcement has been sent", timeout=10)
+    assert "Delivered: 1 of 1" in done
