@@ -1,8 +1,9 @@
 """Logging that cannot leak: no bot token, no message text, no names.
 
 httpx logs each request URL at INFO, and the URL carries the bot token, so httpx stays at
-WARNING. As a second line of defence every record passes a filter that masks anything shaped
-like a bot token.
+WARNING; the libraries that log whole requests or SQL parameters at DEBUG stay at INFO. As
+a second line of defence every record passes a filter that masks anything shaped like a bot
+token.
 """
 
 from __future__ import annotations
@@ -33,5 +34,10 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def quiet_noisy_loggers() -> None:
-    for name in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+    # sqlalchemy: at INFO it logs every statement (SQLAlchemy itself defaults it to WARNING).
+    for name in ("httpx", "httpcore", "apscheduler", "aiohttp.access", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # At DEBUG these log whole requests, updates and query parameters: message text, names and
+    # ids. They stay at INFO even when PEERBOT_LOG_LEVEL=DEBUG.
+    for name in ("telegram", "aiosqlite", "asyncpg"):
+        logging.getLogger(name).setLevel(logging.INFO)

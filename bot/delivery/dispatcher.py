@@ -27,7 +27,15 @@ from telegram import (
     LinkPreviewOptions,
     ReplyParameters,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot import failpoints
 from bot.core.outgoing import OutgoingMessage
@@ -39,6 +47,8 @@ from bot.storage.uow import Database
 log = logging.getLogger(__name__)
 
 URGENT_KINDS = frozenset({"alert"})
+# Messages to the asker of an anonymous question (bot/services/questions.py ASKER_KIND).
+ASKER_KIND = "asker"
 BACKOFF = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
 MAX_ATTEMPTS = 12
 IDLE_POLL = 0.2
@@ -80,6 +90,7 @@ class Dispatcher:
                 else:
                     row.status = "ambiguous"
                     row.error = "in flight when the process stopped"
+                    _forget_recipient(row)
                     ambiguous += 1
             await uow.commit()
         if requeued or ambiguous:
@@ -194,6 +205,11 @@ class Dispatcher:
                 await self._settle(row, "failed", error=exc.message[:200])
             except NetworkError as exc:
                 await self._retry(row, type(exc).__name__)
+            except ChatMigrated as exc:
+                await self._migrated(row, exc.new_chat_id)
+            except TelegramError as exc:  # anything else: settle it, never leave it in flight
+                log.error("outbox %s refused by Telegram (%s)", row.id, type(exc).__name__)
+                await self._settle(row, "failed", error=type(exc).__name__)
             else:
                 self.sent += 1
                 failpoints.hit("delivery.sent")
@@ -210,12 +226,24 @@ class Dispatcher:
         delay = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
         await self._settle(row, "pending", delay=delay, error=error)
 
+    async def _migrated(self, row: Outbox, new_chat_id: int) -> None:
+        """A group became a supergroup (its id changed): follow it, and send there."""
+        async with self.db.uow() as uow:
+            await uow.groups.chat_migrated(row.chat_id, new_chat_id)
+            await uow.outbox.follow_chat(row.chat_id, new_chat_id)
+            fresh = await uow.outbox.get(row.id or 0)
+            if fresh is not None:
+                fresh.status = "pending"
+            await uow.commit()
+        log.warning("outbox %s: the chat moved to a new id; sending there", row.id)
+
     async def _unreachable(self, row: Outbox) -> None:
         async with self.db.uow() as uow:
             fresh = await uow.outbox.get(row.id or 0)
             if fresh is not None:
                 fresh.status = "unreachable"
                 fresh.error = "403"
+                _forget_recipient(fresh)
             if row.chat_id > 0:
                 await uow.members.mark_unreachable(row.chat_id, utcnow())
                 await uow.outbox.drop_pending_for_chat(row.chat_id)
@@ -244,4 +272,15 @@ class Dispatcher:
             if status == "sent":
                 fresh.sent_at = utcnow()
                 fresh.message_id = message_id
+            if status != "pending":
+                _forget_recipient(fresh)
             await uow.commit()
+
+
+def _forget_recipient(row: Outbox) -> None:
+    """Once settled, a message to an asker keeps no trace of who got it (see
+    bot/services/questions.py): the row stays only as a count."""
+    if row.kind == ASKER_KIND:
+        row.chat_id = 0
+        row.payload = "{}"
+        row.message_id = None

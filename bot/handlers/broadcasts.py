@@ -15,6 +15,7 @@ from bot.handlers.common import (
     answer_query,
     buttons,
     edge,
+    is_id,
     language,
     say,
     settle_query,
@@ -67,8 +68,9 @@ async def on_broadcast_text(update: Update, context: BotContext, profile: Profil
     await context.bot.send_message(
         user.id, preview.message, parse_mode=ParseMode.HTML,
         reply_markup=buttons([[
-            (t(lang, "broadcasts.send_button", count=preview.recipients), "bc:send"),
-            (t(lang, "common.cancel_button"), "bc:cancel"),
+            (t(lang, "broadcasts.send_button", count=preview.recipients),
+             f"bc:send:{preview.nonce}"),
+            (t(lang, "common.cancel_button"), f"bc:cancel:{preview.nonce}"),
         ]]),
     )  # fmt: skip
 
@@ -82,14 +84,14 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    _, action, *rest = query.data.split(":")
+    _, action, arg = [*query.data.split(":"), "", ""][:3]
     service = context.services.broadcasts
-    if action == "g" and rest:
+    if action == "g" and arg:
         await settle_query(update)
-        await _begin(update, context, rest[0])
+        await _begin(update, context, arg)
     elif action == "send":
         await settle_query(update)
-        status = await service.send(user.id)
+        status = await service.send(user.id, arg)
         wake_delivery(context)
         lang = await language(update, context)
         sent = await context.bot.send_message(
@@ -99,10 +101,10 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
         await service.attach_status(status.broadcast_id, sent.message_id, status.text)
     elif action == "cancel":
         await settle_query(update)
-        await service.cancel_draft(user.id)
+        await service.cancel_draft(user.id, arg)
         await say(update, context, "common.cancelled")
-    elif action == "x" and rest and rest[0].isdigit():
-        status = await service.cancel(user.id, int(rest[0]))
+    elif action == "x" and is_id(arg):
+        status = await service.cancel(user.id, int(arg))
         await answer_query(update)
         await _show(context, status, markup=None)
     else:

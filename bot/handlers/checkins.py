@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.context import BotContext
 from bot.core import clock
 from bot.core.schedule import Rhythm, format_local
-from bot.handlers.common import buttons, edge, language, say, settle_query, wake_delivery
+from bot.handlers.common import buttons, edge, is_id, language, say, settle_query, wake_delivery
 from bot.services.errors import NeedsOnboarding
 from bot.services.members import Awaiting
 from bot.services.mood_chart import render_chart, summarise
@@ -81,7 +81,7 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
         await _time_buttons(update, context, "weekly", int(parts[2]))
     elif parts[1] == "t" and len(parts) == 5 and parts[4] in {t.replace(":", "") for t in TIMES}:
         rhythm = Rhythm(parts[2]) if parts[2] in ("daily", "weekly") else None
-        if rhythm is None or not parts[3].isdigit():
+        if rhythm is None or not is_id(parts[3]):
             await say(update, context, "common.stale_button")
             return
         at = time(int(parts[4][:2]), int(parts[4][2:]))
@@ -108,7 +108,7 @@ async def on_mood(update: Update, context: BotContext) -> None:
     assert query is not None and user is not None and query.data is not None
     await settle_query(update)
     parts = query.data.split(":")
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+    if len(parts) != 3 or not is_id(parts[1]) or not is_id(parts[2]):
         await say(update, context, "common.stale_button")
         return
     answer = await context.services.checkins.answer(user.id, int(parts[1]), int(parts[2]))

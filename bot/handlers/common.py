@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -152,6 +153,19 @@ async def for_a_managed_group(
         prompt,
         reply_markup=buttons([[(g.name, f"{callback_prefix}{g.id}")] for g in groups]),
     )
+
+
+_ID = re.compile(r"[0-9]{1,9}")
+
+
+def is_id(raw: str) -> bool:
+    """ASCII digits of a sane length (str.isdigit accepts "²", which int() refuses)."""
+    return _ID.fullmatch(raw) is not None
+
+
+def parse_id(raw: str) -> int | None:
+    """A row id from callback data; None for anything else (forged data must not crash)."""
+    return int(raw) if is_id(raw) else None
 
 
 def wake_delivery(context: BotContext) -> None:

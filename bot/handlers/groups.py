@@ -22,6 +22,7 @@ from bot.handlers.common import (
     buttons,
     edge,
     for_a_managed_group,
+    is_id,
     language,
     say,
     settle_query,
@@ -157,7 +158,7 @@ async def on_group_button(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert query is not None and user is not None and query.data is not None
     _, action, raw_id = query.data.split(":", 2)
-    if not raw_id.isdigit():
+    if not is_id(raw_id):
         await settle_query(update)
         await say(update, context, "common.stale_button")
         return

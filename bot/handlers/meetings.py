@@ -19,6 +19,7 @@ from bot.handlers.common import (
     buttons,
     edge,
     for_a_managed_group,
+    is_id,
     language,
     say,
     settle_query,
@@ -174,13 +175,13 @@ async def on_meeting_button(update: Update, context: BotContext) -> None:
         await settle_query(update, keep_buttons=True)
     else:
         await settle_query(update)
-    if action == "g" and value.isdigit():
+    if action == "g" and is_id(value):
         await _begin(update, context, int(value))
         return
-    if action == "ics" and value.isdigit():
+    if action == "ics" and is_id(value):
         await _send_calendar(update, context, int(value))
         return
-    if action in ("mute", "unmute") and value.isdigit():
+    if action in ("mute", "unmute") and is_id(value):
         muted = action == "mute"
         name = await context.services.meetings.set_reminders_muted(user.id, int(value), muted)
         await say(update, context, "meetings.muted" if muted else "meetings.unmuted", group=name)
@@ -188,7 +189,7 @@ async def on_meeting_button(update: Update, context: BotContext) -> None:
     if action in ("x", "xx", "keep"):
         await _cancel_step(update, context, action, value)
         return
-    if action in ("e", "et", "ep") and value.isdigit():
+    if action in ("e", "et", "ep") and is_id(value):
         await _edit_step(update, context, action, int(value))
         return
     profile = await _profile(update, context)
@@ -202,7 +203,7 @@ async def on_meeting_button(update: Update, context: BotContext) -> None:
             "meetings.ask_duration",
             reply_markup=buttons([[(f"{m} min", f"mt:d:{m}") for m in DURATIONS]]),
         )
-    elif action == "d" and value.isdigit() and int(value) in DURATIONS and "repeat" in draft:
+    elif action == "d" and is_id(value) and int(value) in DURATIONS and "repeat" in draft:
         draft["minutes"] = int(value)
         await context.services.members.set_flow(user.id, Awaiting.MEETING_PLACE, draft)
         await say(update, context, "meetings.ask_place")
@@ -269,7 +270,7 @@ async def _cancel_step(update: Update, context: BotContext, action: str, value: 
     if action == "keep":
         await say(update, context, "meetings.kept")
         return
-    if not value.isdigit():
+    if not is_id(value):
         raise NotFound
     if action == "xx":
         title, told = await context.services.meetings.cancel(user.id, int(value))
@@ -384,7 +385,7 @@ async def on_rsvp(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert query is not None and user is not None and query.data is not None
     parts = query.data.split(":")
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+    if len(parts) != 4 or not is_id(parts[1]) or not is_id(parts[2]):
         await settle_query(update)
         await say(update, context, "common.stale_button")
         return

@@ -14,6 +14,7 @@ from bot.handlers.common import (
     edge,
     for_a_managed_group,
     language,
+    parse_id,
     say,
     settle_query,
     wake_delivery,
@@ -75,8 +76,9 @@ async def on_question_text(
     await say(
         update, context, key, group=target.group_name, number=target.follow_up_of or "",
         text=text.strip(),
-        reply_markup=buttons([[(t(lang, "questions.send_button"), "ask:send"),
-                               (t(lang, "common.cancel_button"), "ask:cancel")]]),
+        reply_markup=buttons([[(t(lang, "questions.send_button"), f"ask:send:{target.nonce}"),
+                               (t(lang, "common.cancel_button"),
+                                f"ask:cancel:{target.nonce}")]]),
     )  # fmt: skip
 
 
@@ -85,19 +87,20 @@ async def on_ask_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    _, action, *rest = query.data.split(":")
+    _, action, arg = [*query.data.split(":"), "", ""][:3]
     questions = context.services.questions
     if action in ("g", "f"):
-        if not rest or not rest[0].isdigit():
+        row_id = parse_id(arg)
+        if row_id is None:
             raise NotFound
         await settle_query(update)
         if action == "g":
-            await _begin(update, context, group_id=int(rest[0]))
+            await _begin(update, context, group_id=row_id)
         else:
-            await _begin(update, context, parent_id=int(rest[0]))
+            await _begin(update, context, parent_id=row_id)
     elif action == "send":
         await settle_query(update)
-        submitted = await questions.submit(user.id)
+        submitted = await questions.submit(user.id, arg)
         wake_delivery(context)
         if submitted.flagged:
             key = "questions.submitted_flagged"
@@ -108,7 +111,7 @@ async def on_ask_button(update: Update, context: BotContext) -> None:
         await say(update, context, key, group=submitted.group_name)
     elif action == "cancel":
         await settle_query(update)
-        await questions.cancel(user.id)
+        await questions.cancel(user.id, arg)
         await say(update, context, "common.cancelled")
     else:
         raise NotFound
@@ -121,9 +124,9 @@ async def on_moderation_button(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
     _, action, raw_id = [*query.data.split(":"), "", ""][:3]
-    if not raw_id.isdigit():
+    question_id = parse_id(raw_id)
+    if question_id is None:
         raise NotFound
-    question_id = int(raw_id)
     questions = context.services.questions
     if action == "fu":
         await _begin(update, context, parent_id=question_id)
@@ -215,9 +218,9 @@ async def on_settings_button(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
     parts = query.data.split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+    group_id = parse_id(parts[2]) if len(parts) >= 3 else None
+    if group_id is None:
         raise NotFound
-    group_id = int(parts[2])
     questions = context.services.questions
     await settle_query(update)
     if parts[1] == "set":

@@ -19,7 +19,7 @@ def _target(update: Update, context: BotContext) -> int | None:
     """The member meant: an id argument, or the author of the message replied to."""
     if context.args:
         raw = context.args[0].strip()
-        return int(raw) if raw.isdigit() and len(raw) <= 20 else None
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 20 else None
     message = update.effective_message
     if message and message.reply_to_message and message.reply_to_message.from_user:
         replied = message.reply_to_message.from_user

@@ -22,6 +22,7 @@ from bot.handlers.common import (
     answer_query,
     buttons,
     edge,
+    is_id,
     profile_at_start,
     say,
     settle_query,
@@ -99,7 +100,7 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert query is not None and user is not None and query.data is not None
     _, action, raw_id = query.data.split(":", 2)
-    if not raw_id.isdigit() or action not in ("ack", "res"):
+    if not is_id(raw_id) or action not in ("ack", "res"):
         raise NotFound
     escalation_id = int(raw_id)
     safety = context.services.safety

@@ -4,6 +4,7 @@ it through the outbox, within Telegram's limits, and the author watches one stat
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,6 +40,7 @@ class BroadcastPreview:
     message: str  # exactly what members will receive (HTML)
     audience: str
     recipients: int
+    nonce: str  # names this draft: an old preview's Send cannot send a newer one
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,14 @@ class BroadcastService:
             member = await onboarded_member(uow, telegram_id, lock=True)
             audience = await self._audience(uow, member, str(draft.get("audience")))
             recipients = await self._recipients(uow, member, audience)
+            nonce = secrets.token_hex(4)
             member.awaiting = None
-            member.draft = json.dumps({"audience": audience.key, "html": html})
+            member.draft = json.dumps({"audience": audience.key, "html": html, "nonce": nonce})
             await uow.commit()
             return BroadcastPreview(
-                self._render(member.language, audience, html), audience.name, len(recipients)
-            )
+                self._render(member.language, audience, html), audience.name, len(recipients),
+                nonce,
+            )  # fmt: skip
 
     def _render(self, language: str, audience: Audience, html: str) -> str:
         return self.texts.t(language, "broadcasts.message", group=audience.name, body=Markup(html))
@@ -122,21 +126,23 @@ class BroadcastService:
             members = await uow.meetings.recipients(int(audience.key))
         return [m for m in members if m.telegram_id != author.telegram_id]
 
-    async def cancel_draft(self, telegram_id: int) -> None:
+    async def cancel_draft(self, telegram_id: int, nonce: str) -> None:
+        """Drop this preview's draft (not whatever the person has started since)."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
-            member.awaiting = None
-            member.draft = None
-            await uow.commit()
+            if _draft(member).get("nonce") == nonce:
+                member.awaiting = None
+                member.draft = None
+                await uow.commit()
 
-    async def send(self, telegram_id: int) -> StatusUpdate:
-        """Queue the announcement for every recipient, in one transaction."""
+    async def send(self, telegram_id: int, nonce: str) -> StatusUpdate:
+        """Queue the previewed announcement for every recipient, in one transaction."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
-            draft = json.loads(member.draft) if member.draft else {}
-            html = draft.get("html") if isinstance(draft, dict) else None
-            if not isinstance(html, str):
-                raise NotFound  # already sent, or cancelled
+            draft = _draft(member)
+            html = draft.get("html")
+            if not isinstance(html, str) or draft.get("nonce") != nonce:
+                raise NotFound  # already sent, cancelled, or an older preview
             audience = await self._audience(uow, member, str(draft.get("audience")))
             recipients = await self._recipients(uow, member, audience)
             if not recipients:
@@ -262,3 +268,8 @@ class BroadcastService:
             final=broadcast.status != "sending",  # no Cancel button any more
             progress=progress,
         )
+
+
+def _draft(member: Member) -> dict[str, object]:
+    loaded = json.loads(member.draft) if member.draft else {}
+    return loaded if isinstance(loaded, dict) else {}

@@ -1,19 +1,24 @@
 """Anonymous questions: asking, moderating, posting, and carrying replies back to the asker.
 
-Anonymity is structural. The asker's Telegram id is written once, encrypted, into
-`question_asker`, and read in exactly two places here: `_asker_of` (to check that a follow-up
-or a cancel comes from the asker, and to deliver replies and outcomes to them) and the
-permission checks that need to know whether the asker is muted. The code that builds and posts
-a question (`_queue_post`) and the code that shows it to facilitators (`_queue_review`) take a
-`Question` row, which has no asker column, and never call `_asker_of`.
+Anonymity is structural:
+- The asker's Telegram id is written once, encrypted, into `question_asker` (and `ask_mute`);
+  nothing else links a question to a person. It is read to deliver outcomes and replies to the
+  asker (`_tell_asker`, `relay_reply`), and to check the asker's own limits (waiting questions,
+  mutes, that a follow-up is theirs).
+- The code that posts a question (`_schedule`, `_queue_post`) and the code that shows it to
+  facilitators (`_queue_review`) take a `Question` row, which has no asker column, and never
+  read `question_asker`.
+- What the bot sends the asker is queued with an opaque key and scrubbed once settled (see
+  `bot/delivery/dispatcher.py`), so the outbox does not keep "question N went to person X".
 
-Posting is decoupled from the moment the member wrote: it happens when a facilitator approves
-it, or (moderation off) after a random delay.
+Timing does not point at the asker either: a facilitator's review card, and a post when
+moderation is off, go out after a random delay; numbers follow posting order.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,7 +43,12 @@ from bot.storage.uow import Database, UnitOfWork
 QUESTION_PRIORITY = 4
 REVIEW_PRIORITY = 3
 FOLLOW_UP_CHOICES = 3
-REPLY_MAX = 3000
+# A relayed reply, with its header, stays under Telegram's 4096 (UTF-16 units, so <= 2 per char).
+REPLY_MAX = 1900
+# Questions left waiting this long no longer count towards the asker's limit.
+WAITING_EXPIRES = timedelta(days=14)
+# Kind of outbox row that goes to an asker: scrubbed once settled.
+ASKER_KIND = "asker"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class AskChoices:
 class AskTarget:
     group_name: str
     follow_up_of: int | None  # the question number, for a follow-up
+    nonce: str = ""  # names this draft: an old preview's buttons cannot send a newer one
 
 
 @dataclass(frozen=True)
@@ -133,8 +144,15 @@ class QuestionService:
             number: int | None = None
             if parent_id is not None:
                 parent = await uow.questions.by_id(parent_id)
-                if parent is None or await uow.questions.asker_of(parent_id) != telegram_id:
-                    raise NotFound  # not theirs: reveals nothing
+                if (
+                    parent is None
+                    or parent.parent_id is not None  # follow-ups follow a question
+                    or parent.status != "approved"
+                    or parent.post_at is None
+                    or parent.post_at > utcnow()
+                    or await uow.questions.asker_of(parent_id) != telegram_id
+                ):
+                    raise NotFound  # not theirs, or not out yet: reveals nothing
                 group = await uow.groups.by_id(parent.group_id)
                 number = parent.number
             else:
@@ -166,20 +184,21 @@ class QuestionService:
             if "parent" in draft:
                 parent = await uow.questions.by_id(_int(draft.get("parent")))
                 number = parent.number if parent else None
+            nonce = secrets.token_hex(4)
             member.awaiting = None
-            member.draft = _json({**draft, "text": text})
+            member.draft = _json({**draft, "text": text, "nonce": nonce})
             await uow.commit()
-            return AskTarget(group.name, number)
+            return AskTarget(group.name, number, nonce)
 
-    async def submit(self, telegram_id: int) -> Submitted:
-        """The asker confirmed: store the question and send it on its way."""
+    async def submit(self, telegram_id: int, nonce: str) -> Submitted:
+        """The asker confirmed this preview: store the question and send it on its way."""
         now = utcnow()
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
             draft = _draft(member)
             text = draft.get("text")
-            if not isinstance(text, str) or "group" not in draft:
-                raise NotFound  # nothing to send (already sent, or cancelled)
+            if not isinstance(text, str) or "group" not in draft or draft.get("nonce") != nonce:
+                raise NotFound  # nothing to send (already sent, cancelled, or an old preview)
             group = await uow.groups.by_id(_int(draft["group"]))
             if group is None or group.id is None:
                 raise NotFound
@@ -196,16 +215,19 @@ class QuestionService:
             if moderated:
                 await self._queue_review(uow, question, group)
             else:
-                await self._approve(uow, question, group, now + posting_delay(self.delay_bounds))
+                await self._schedule(uow, question, group, now + posting_delay(self.delay_bounds))
+                await self._tell_posted(uow, question, group)
             await uow.commit()
             return Submitted(group.name, moderated, flagged)
 
-    async def cancel(self, telegram_id: int) -> None:
+    async def cancel(self, telegram_id: int, nonce: str) -> None:
+        """Drop this preview's draft (not whatever the member has started since)."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
-            member.draft = None
-            member.awaiting = None
-            await uow.commit()
+            if _draft(member).get("nonce") == nonce:
+                member.draft = None
+                member.awaiting = None
+                await uow.commit()
 
     async def _member_group(
         self, uow: UnitOfWork, member: Member, group_id: int | None
@@ -217,10 +239,21 @@ class QuestionService:
         return next((g for g in groups if g.id == group_id), None)
 
     async def _may_ask(self, uow: UnitOfWork, telegram_id: int, group: PeerGroup) -> None:
+        """Only a current member asks a group; not when muted; a few waiting at most."""
         assert group.id is not None
+        member = await uow.members.by_telegram_id(telegram_id)
+        if (
+            member is None
+            or member.id is None
+            or (await uow.memberships.get(group.id, member.id) is None)
+        ):
+            raise NotAllowed("questions.not_a_member", group=group.name)
         if await uow.questions.is_muted(group.id, telegram_id):
             raise NotAllowed("questions.muted", group=group.name)
-        waiting = await uow.questions.waiting_count(telegram_id, utcnow())
+        now = utcnow()
+        waiting = await uow.questions.waiting_count(
+            telegram_id, group.id, now, since=now - WAITING_EXPIRES
+        )
         if waiting >= MAX_WAITING_QUESTIONS:
             raise InvalidInput("questions.too_many_waiting", max=MAX_WAITING_QUESTIONS)
 
@@ -231,33 +264,29 @@ class QuestionService:
             if question.status != "pending":
                 return Decision(group.name, question.number, already=question.status)
             question.decided_by = actor
-            await self._approve(uow, question, group, utcnow())
+            await self._schedule(uow, question, group, utcnow())
+            await self._tell_posted(uow, question, group)
             await uow.commit()
             return Decision(group.name, question.number)
-
-    async def check_moderator(self, actor: int, question_id: int) -> Decision:
-        """May this person decide on this question? (Before asking them for a reason.)"""
-        async with self.db.uow(read_only=True) as uow:
-            question, group = await self._moderated(uow, actor, question_id)
-            already = question.status if question.status != "pending" else None
-            return Decision(group.name, question.number, already=already)
 
     async def reject(self, actor: int, question_id: int, reason: str | None) -> Decision:
         reason = " ".join(reason.split()) if reason else None
         if reason is not None and len(reason) > MAX_REASON_CHARS:
             raise InvalidInput("questions.reason_too_long", max=MAX_REASON_CHARS)
         async with self.db.uow() as uow:
-            question, group = await self._moderated(uow, actor, question_id)
             await self._end_flow(uow, actor)
+            try:
+                question, group = await self._moderated(uow, actor, question_id)
+            except NotFound:
+                await uow.commit()  # the reason flow ends even when the question is gone
+                raise
             if question.status != "pending":
                 await uow.commit()
                 return Decision(group.name, question.number, already=question.status)
             question.status = "rejected"
             question.decided_by = actor
             key = "questions.rejected_with_reason" if reason else "questions.rejected"
-            await self._tell_asker(
-                uow, question, "rejected", key, group=group.name, reason=reason or ""
-            )
+            await self._tell_asker(uow, question, key, group=group.name, reason=reason or "")
             await uow.commit()
             return Decision(group.name, None)
 
@@ -267,14 +296,14 @@ class QuestionService:
         async with self.db.uow() as uow:
             question, group = await self._moderated(uow, actor, question_id)
             assert group.id is not None
+            if question.status != "pending":  # decided already: muting now would mislead
+                return Decision(group.name, question.number, already=question.status)
             asker = await self._asker_of(uow, question)
             if asker is not None:
                 await uow.questions.mute(group.id, asker)
-            if question.status == "pending":
-                question.status = "rejected"
-                question.decided_by = actor
-            await self._tell_asker(uow, question, "muted", "questions.you_are_muted",
-                                   group=group.name)  # fmt: skip
+            question.status = "rejected"
+            question.decided_by = actor
+            await self._tell_asker(uow, question, "questions.you_are_muted", group=group.name)
             await uow.commit()
             return Decision(group.name, question.number)
 
@@ -359,22 +388,32 @@ class QuestionService:
             return Decision(group.name, None)
 
     # ------------------------------------------------------------------------ posting
-    async def _approve(
+    async def _schedule(
         self, uow: UnitOfWork, question: Question, group: PeerGroup, post_at: datetime
     ) -> None:
-        await uow.session.refresh(group, with_for_update=True)  # numbers are given in order
+        """Approve and queue the post. Numbers follow posting order: a post is never due
+        before one approved earlier, so #2 cannot appear before #1. Sees no asker."""
+        await uow.session.refresh(group, with_for_update=True)  # one approval at a time
         assert group.id is not None
+        latest = await uow.questions.latest_post_at(group.id)
+        if latest is not None and latest >= post_at:
+            post_at = latest + timedelta(seconds=1)
         question.status = "approved"
         question.post_at = post_at
         if question.parent_id is None:
             question.number = await uow.questions.next_number(group.id)
         await uow.session.flush()
         await self._queue_post(uow, question, group)
-        # After the post (same time + 1 s): the asker hears once it is out.
+
+    async def _tell_posted(self, uow: UnitOfWork, question: Question, group: PeerGroup) -> None:
+        """The asker hears once the post is out (shortly after, at a random moment)."""
+        assert question.post_at is not None
         key = "questions.follow_up_posted" if question.parent_id else "questions.posted"
+        # After the post, at a moment that does not line up with it in the outbox table.
+        after = timedelta(seconds=1) + posting_delay((0, self.delay_bounds[1] // 5))
         await self._tell_asker(
-            uow, question, "posted", key, group=group.name, number=question.number or "",
-            not_before=post_at + timedelta(seconds=1),
+            uow, question, key, group=group.name, number=question.number or "",
+            not_before=question.post_at + after,
         )  # fmt: skip
 
     async def _queue_post(self, uow: UnitOfWork, question: Question, group: PeerGroup) -> None:
@@ -413,9 +452,16 @@ class QuestionService:
         """Show the question to the group's facilitators (coordinators when it has none).
         Sees no asker."""
         assert question.id is not None and group.id is not None
-        reviewers = await uow.memberships.facilitator_telegram_ids(group.id)
-        if not reviewers:
+        if question.flagged:
+            # Coordinators already know who wrote it (the escalation names them): a flagged
+            # question goes to them alone, so nobody else can pair the text with the alert.
             reviewers = sorted(self.coordinators)
+            not_before = None
+        else:
+            reviewers = await uow.memberships.facilitator_telegram_ids(group.id)
+            reviewers = reviewers or sorted(self.coordinators)
+            # Not the moment the asker pressed Send: "last seen just now" would point at them.
+            not_before = utcnow() + posting_delay(self.delay_bounds)
         parent = await uow.questions.by_id(question.parent_id) if question.parent_id else None
         for telegram_id in reviewers:
             reviewer = await uow.members.by_telegram_id(telegram_id)
@@ -437,6 +483,7 @@ class QuestionService:
                 chat_id=telegram_id,
                 payload=OutgoingMessage(text, buttons=buttons, link_preview=False).to_json(),
                 priority=REVIEW_PRIORITY,
+                not_before=not_before,
             )
 
     # ------------------------------------------------------------------------ the asker
@@ -448,7 +495,6 @@ class QuestionService:
         self,
         uow: UnitOfWork,
         question: Question,
-        event: str,
         key: str,
         *,
         not_before: datetime | None = None,
@@ -460,9 +506,11 @@ class QuestionService:
         member = await uow.members.by_telegram_id(asker)
         if member is None or member.unreachable_at is not None:
             return
+        # An opaque key, not the question's: the row must not say whose question it was.
+        # (Queued once: only a state change that happens once queues it.)
         await uow.outbox.enqueue(
-            key=f"question:{question.id}:{event}",
-            kind="notice",
+            key=f"{ASKER_KIND}:{secrets.token_hex(12)}",
+            kind=ASKER_KIND,
             chat_id=asker,
             payload=OutgoingMessage(self.texts.t(member.language, key, **params)).to_json(),
             priority=QUESTION_PRIORITY,
@@ -500,8 +548,8 @@ class QuestionService:
                      name=name, text=text[:REPLY_MAX])  # fmt: skip
             button = ((t(member.language, "questions.follow_up_button"), f"q:fu:{root.id}"),)
             await uow.outbox.enqueue(
-                key=f"question:{question.id}:reply:{chat_id}:{message_id}",
-                kind="notice",
+                key=f"{ASKER_KIND}:{secrets.token_hex(12)}",  # the update is handled once
+                kind=ASKER_KIND,
                 chat_id=asker,
                 payload=OutgoingMessage(body, buttons=(button,), link_preview=False).to_json(),
                 priority=QUESTION_PRIORITY,

@@ -29,10 +29,14 @@ def create_engine(database_url: str, *, read_only: bool = False) -> AsyncEngine:
     DEFERRED (readers never wait for the write lock in WAL mode); the normal one IMMEDIATE."""
     url = async_url(database_url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: a database error's message would otherwise quote the values
+        # (what someone wrote, their Telegram id) into the log.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine, begin="BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:

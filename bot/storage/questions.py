@@ -49,20 +49,32 @@ class QuestionRepository:
         link = await self.session.get(QuestionAsker, question_id)
         return int(link.asker) if link is not None else None
 
-    async def waiting_count(self, asker_telegram_id: int, now: datetime) -> int:
-        """Questions of this person not yet out: waiting for a facilitator or for their time."""
+    async def waiting_count(
+        self, asker_telegram_id: int, group_id: int, now: datetime, *, since: datetime
+    ) -> int:
+        """This person's questions to a group not yet out (waiting for a facilitator or for
+        their time), asked since `since` (older ones stop counting)."""
         stmt = (
             select(col(QuestionAsker.asker))
             .join(Question, col(Question.id) == col(QuestionAsker.question_id))
             .where(
+                col(Question.group_id) == group_id,
+                col(Question.created_at) >= since,
                 or_(
                     col(Question.status) == "pending",
                     (col(Question.status) == "approved") & (col(Question.post_at) > now),
-                )
+                ),
             )
         )
         askers = (await self.session.execute(stmt)).scalars()
         return sum(1 for asker in askers if int(asker) == asker_telegram_id)
+
+    async def latest_post_at(self, group_id: int) -> datetime | None:
+        stmt = select(func.max(col(Question.post_at))).where(
+            col(Question.group_id) == group_id, col(Question.status) == "approved"
+        )
+        value = (await self.session.execute(stmt)).scalar_one_or_none()
+        return value if isinstance(value, datetime) else None
 
     async def recent_posted(
         self, asker_telegram_id: int, now: datetime, limit: int
@@ -117,8 +129,9 @@ class QuestionRepository:
         )
 
     async def mute(self, group_id: int, asker_telegram_id: int) -> None:
-        if not await self.is_muted(group_id, asker_telegram_id):
-            self.session.add(AskMute(group_id=group_id, asker=str(asker_telegram_id)))
+        # Always a new row, even for someone muted already: a count that did not move would
+        # tell the facilitator that two questions came from the same person.
+        self.session.add(AskMute(group_id=group_id, asker=str(asker_telegram_id)))
 
     async def mute_count(self, group_id: int) -> int:
         stmt = select(func.count()).where(col(AskMute.group_id) == group_id)

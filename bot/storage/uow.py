@@ -229,6 +229,13 @@ class GroupRepository:
         stmt = select(PeerGroup).where(col(PeerGroup.invite_code) == code)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def chat_migrated(self, old_chat_id: int, new_chat_id: int) -> None:
+        await self.session.execute(
+            update(PeerGroup)
+            .where(col(PeerGroup.chat_id) == old_chat_id)
+            .values(chat_id=new_chat_id)
+        )
+
     async def by_chat_id(self, chat_id: int) -> PeerGroup | None:
         stmt = select(PeerGroup).where(col(PeerGroup.chat_id) == chat_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -497,12 +504,27 @@ class OutboxRepository:
 
     async def drop_pending_for_chat(self, chat_id: int) -> int:
         """The member blocked the bot: what was queued for them will not go."""
-        result = await self.session.execute(
+        pending = (col(Outbox.chat_id) == chat_id) & (col(Outbox.status) == "pending")
+        # Messages to an anonymous asker keep no trace of whom they were for.
+        await self.session.execute(
             update(Outbox)
-            .where(col(Outbox.chat_id) == chat_id, col(Outbox.status) == "pending")
-            .values(status="unreachable")
+            .where(pending, col(Outbox.kind) == "asker")
+            .values(status="unreachable", chat_id=0, payload="{}")
+        )
+        result = await self.session.execute(
+            update(Outbox).where(pending).values(status="unreachable")
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def follow_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group chat's id changed: queued messages follow it."""
+        await self.session.execute(
+            update(Outbox)
+            .where(
+                col(Outbox.chat_id) == old_chat_id, col(Outbox.status).in_(("pending", "sending"))
+            )
+            .values(chat_id=new_chat_id)
+        )
 
     async def next_due(self) -> datetime | None:
         stmt = select(func.min(col(Outbox.not_before))).where(col(Outbox.status) == "pending")

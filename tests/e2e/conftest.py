@@ -48,6 +48,8 @@ def make_settings(tg: FakeBotApi, database_url: str, **overrides: object) -> Set
         "DATABASE_URL": database_url,
         "PEERBOT_COORDINATORS": str(COORDINATOR_ID),
         "PEERBOT_SECRET_KEY": TEST_SECRET_KEY,
+        # Anonymous questions' random delays (review cards, posts) off: tests do not wait.
+        "PEERBOT_QUESTION_DELAY": "0-0",
     }
     env.update({k: str(v) for k, v in overrides.items()})
     return Settings.from_env(env)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
+from sqlalchemy import select
+
+from bot.storage.models import Outbox
 from tests.e2e.conftest import BotStarter
 from tests.e2e.people import coordinator_and_facilitator, invite_code_in, joins
 from tests.e2e.test_questions import asks, posted
@@ -28,9 +33,10 @@ def leaks(tg: FakeBotApi) -> list[str]:
 
 
 async def test_the_whole_question_path_never_reveals_the_asker(
-    tg: FakeBotApi, start_bot: BotStarter
+    tg: FakeBotApi, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await start_bot()
+    caplog.set_level(logging.DEBUG)  # even at DEBUG, logs carry nothing of hers
+    bot = await start_bot(PEERBOT_LOG_LEVEL="DEBUG")
     _, fay = await coordinator_and_facilitator(tg)
     await fay.says("/newgroup Circle")
     code = invite_code_in(await fay.sees("is ready"))
@@ -80,9 +86,17 @@ async def test_the_whole_question_path_never_reveals_the_asker(
         await person.user.press(tg.sent_messages(person.user.id)[-1], data)
         await person.sees("no longer active")
     await fay.says("/questions")
-    await fay.sees("Askers muted: 0")
+    await fay.sees("Mutes in place: 0")
     assert sum("Anonymous question" in m.get("text", "") for m in tg.sent_messages(chat.id)) == 1
 
     assert leaks(tg) == []
+    logged = "\n".join(r.getMessage() for r in caplog.records).lower()
+    assert [m for m in (str(ASKER_ID), *ASKER_NAMES) if m.lower() in logged] == []
+    # The outbox keeps no "this went to her" once her messages are out.
+    db = bot.application.bot_data.database
+    assert db is not None
+    async with db.uow(read_only=True) as uow:
+        rows = (await uow.session.execute(select(Outbox))).scalars().all()
+    assert [r.key for r in rows if r.chat_id == ASKER_ID or str(ASKER_ID) in r.key] == []
     # The test would notice a leak: her own chat does carry her chosen name.
     assert any("Moonbeam" in json.dumps(r.params) for r in tg.requests)
