@@ -108,7 +108,7 @@ async def on_mood(update: Update, context: BotContext) -> None:
     assert query is not None and user is not None and query.data is not None
     await settle_query(update)
     parts = query.data.split(":")
-    if len(parts) != 3 or not is_id(parts[1]) or not is_id(parts[2]):
+    if len(parts) != 3 or not is_id(parts[1], max_digits=12) or not is_id(parts[2]):
         await say(update, context, "common.stale_button")
         return
     answer = await context.services.checkins.answer(user.id, int(parts[1]), int(parts[2]))

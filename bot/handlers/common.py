@@ -155,12 +155,13 @@ async def for_a_managed_group(
     )
 
 
-_ID = re.compile(r"[0-9]{1,9}")
+_DIGITS = re.compile(r"[0-9]+")
 
 
-def is_id(raw: str) -> bool:
-    """ASCII digits of a sane length (str.isdigit accepts "²", which int() refuses)."""
-    return _ID.fullmatch(raw) is not None
+def is_id(raw: str, max_digits: int = 9) -> bool:
+    """ASCII digits of a sane length (str.isdigit accepts "²", which int() refuses; a row id
+    over 9 digits would overflow a database integer)."""
+    return len(raw) <= max_digits and _DIGITS.fullmatch(raw) is not None
 
 
 def parse_id(raw: str) -> int | None:

@@ -385,7 +385,7 @@ async def on_rsvp(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert query is not None and user is not None and query.data is not None
     parts = query.data.split(":")
-    if len(parts) != 4 or not is_id(parts[1]) or not is_id(parts[2]):
+    if len(parts) != 4 or not is_id(parts[1]) or not is_id(parts[2], max_digits=12):
         await settle_query(update)
         await say(update, context, "common.stale_button")
         return

@@ -83,3 +83,17 @@ async def test_text_where_a_choice_was_expected(tg: FakeBotApi, bot: BotRuntime)
     assert db is not None
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM member"))).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["q:ok:\u00b2", "q:ok:99999999999999999999", "esc:ack:\u00b3", "rsvp:1:\u00b2:going",
+     "mood:99999999999999:3"],
+)  # fmt: skip
+async def test_forged_button_data_is_refused_kindly(
+    tg: FakeBotApi, bot: BotRuntime, forged: str
+) -> None:
+    ann = tg.person("Ann")
+    await onboard(ann, "Ann")
+    await ann.user.press(tg.sent_messages(ann.user.id)[-1], forged)
+    await ann.sees("no longer active")
