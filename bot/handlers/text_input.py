@@ -66,7 +66,13 @@ async def on_private_text(update: Update, context: BotContext) -> None:
 
 @edge
 async def on_private_other(update: Update, context: BotContext) -> None:
-    """Stickers, photos, voice notes: kindly say what the bot understands."""
+    """Stickers, photos, voice notes: kindly say what the bot understands (a captioned reply
+    to an anonymous question is passed on like a text one)."""
+    message = update.effective_message
+    replied = message is not None and message.reply_to_message is not None
+    if replied and await relay_reply(update, context):
+        await say(update, context, "questions.reply_sent")
+        return
     await say(update, context, "common.no_text_expected")
 
 

@@ -200,5 +200,6 @@ class GroupService:
                     raise InvalidInput("groups.last_facilitator", group=group.name)
             await uow.memberships.remove(group_id, member.id)
             await uow.broadcasts.stop_for_leaver(group_id, member)
+            await uow.questions.stop_for_leaver(group_id, member.telegram_id)
             await uow.commit()
             return group.name

@@ -122,6 +122,25 @@ class QuestionRepository:
         value = (await self.session.execute(stmt)).scalar_one_or_none()
         return int(value) if value is not None else None
 
+    async def stop_for_leaver(self, group_id: int, telegram_id: int) -> int:
+        """Someone left a group: its questions still waiting to reach them privately won't."""
+        stmt = (
+            select(col(Question.id))
+            .where(col(Question.group_id) == group_id, col(Question.status) == "approved")
+            .order_by(col(Question.id).desc())
+            .limit(RECENT_SCAN)
+        )
+        ids = (await self.session.execute(stmt)).scalars()
+        keys = [post_key(q, telegram_id) for q in ids if q is not None]
+        if not keys:
+            return 0
+        result = await self.session.execute(
+            update(Outbox)
+            .where(col(Outbox.key).in_(keys), col(Outbox.status) == "pending")
+            .values(status="cancelled")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def is_muted(self, group_id: int, asker_telegram_id: int) -> bool:
         stmt = select(col(AskMute.asker)).where(col(AskMute.group_id) == group_id)
         return any(

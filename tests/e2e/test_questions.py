@@ -242,3 +242,23 @@ async def test_a_decided_question_cannot_be_muted_afterwards(
 async def _post(tg: FakeBotApi, chat: FakeChat, marker: str) -> dict[str, Any]:
     await tg.group_sees(chat, marker)
     return posted(tg, chat.id, marker)
+
+
+async def test_a_member_who_leaves_before_the_post_does_not_get_it(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    await start_bot(PEERBOT_QUESTION_DELAY="2-2")
+    _, fay, ann, bo, _ = await circle(tg, linked=False, moderated=False)
+    await asks(ann, "Does anyone else dread Sunday evenings?", expect="within a few minutes")
+    await bo.says("/leave")
+    await bo.presses("Circle")
+    await bo.sees("You have left Circle")
+    copy = await fay.sees("Anonymous question #1", timeout=10)
+    assert "dread Sunday evenings" in copy
+    await ann.sees("now posted in Circle")
+    assert not any("Anonymous question" in m for m in bo.inbox())
+    # A photo with a caption, as a reply to the question, reaches the asker too.
+    fay.user.send("", caption="Me too, so I plan something small", reply_to_message=posted(
+        tg, fay.user.id, "Anonymous question #1"))  # fmt: skip
+    await fay.sees("passed your reply on")
+    await ann.sees("Me too, so I plan something small")
