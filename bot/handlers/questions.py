@@ -3,7 +3,10 @@ replies to a posted question carried back to whoever asked it."""
 
 from __future__ import annotations
 
+import contextlib
+
 from telegram import Message, Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
@@ -166,6 +169,9 @@ async def _after_decision(
     await settle_query(update)
     wake_delivery(context)
     await say(update, context, done_key, group=decision.group_name, number=decision.number or "")
+    for chat_id, message_id in decision.cards:  # the other reviewers' buttons go too
+        with contextlib.suppress(BadRequest, Forbidden):  # already gone, or they blocked us
+            await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 async def on_reject_reason(update: Update, context: BotContext, profile: Profile,

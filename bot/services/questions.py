@@ -89,6 +89,8 @@ class Decision:
     group_name: str
     number: int | None
     already: str | None = None  # "approved" / "rejected": someone else decided first
+    # Every reviewer's card (chat, message): their buttons go once someone has decided.
+    cards: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -266,8 +268,9 @@ class QuestionService:
             question.decided_by = actor
             await self._schedule(uow, question, group, utcnow())
             await self._tell_posted(uow, question, group)
+            cards = await uow.questions.review_cards(question_id)
             await uow.commit()
-            return Decision(group.name, question.number)
+            return Decision(group.name, question.number, cards=cards)
 
     async def reject(self, actor: int, question_id: int, reason: str | None) -> Decision:
         reason = " ".join(reason.split()) if reason else None
@@ -287,8 +290,9 @@ class QuestionService:
             question.decided_by = actor
             key = "questions.rejected_with_reason" if reason else "questions.rejected"
             await self._tell_asker(uow, question, key, group=group.name, reason=reason or "")
+            cards = await uow.questions.review_cards(question_id)
             await uow.commit()
-            return Decision(group.name, None)
+            return Decision(group.name, None, cards=cards)
 
     async def mute_asker(self, actor: int, question_id: int) -> Decision:
         """Stop whoever asked this from asking in the group (the facilitator never learns who),
@@ -304,8 +308,9 @@ class QuestionService:
             question.status = "rejected"
             question.decided_by = actor
             await self._tell_asker(uow, question, "questions.you_are_muted", group=group.name)
+            cards = await uow.questions.review_cards(question_id)
             await uow.commit()
-            return Decision(group.name, question.number)
+            return Decision(group.name, question.number, cards=cards)
 
     async def settings(self, actor: int, group_id: int) -> QuestionSettings:
         async with self.db.uow(read_only=True) as uow:

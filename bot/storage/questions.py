@@ -115,6 +115,15 @@ class QuestionRepository:
         _, question_id, *_ = key.split(":")
         return int(question_id)
 
+    async def review_cards(self, question_id: int) -> tuple[tuple[int, int], ...]:
+        """(chat, message) of each review card of this question that was delivered."""
+        stmt = select(col(Outbox.chat_id), col(Outbox.message_id)).where(
+            col(Outbox.key).startswith(f"question:{question_id}:review:"),
+            col(Outbox.message_id).is_not(None),
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return tuple((int(c), int(m)) for c, m in rows if m is not None)
+
     async def post_message_id(self, question_id: int, chat_id: int) -> int | None:
         stmt = select(col(Outbox.message_id)).where(
             col(Outbox.key) == post_key(question_id, chat_id)
