@@ -128,10 +128,10 @@ class QuestionService:
             ]
             recent = await uow.questions.recent_posted(telegram_id, utcnow(), FOLLOW_UP_CHOICES)
             names = {g.id: g.name for g in groups}
-            follow_ups = [
-                FollowUpChoice(q.id, q.number, names.get(q.group_id, "?"))
+            follow_ups = [  # only in groups they are still in: only members ask
+                FollowUpChoice(q.id, q.number, names[q.group_id])
                 for q in recent
-                if q.id is not None and q.number is not None
+                if q.id is not None and q.number is not None and q.group_id in names
             ]
         if not groups and not follow_ups:
             raise InvalidInput("questions.no_groups")
