@@ -115,12 +115,13 @@ def test_screen_command_answers_every_line_in_order() -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("K1LL mys3lf!!! 30 days, dieeee", ["kil", "myselfi", "days", "die"]),
+        ("K1LL mys3lf!!! 30 days, dieeee", ["kill", "myselfi", "##", "days", "die"]),
         ("¿Qué? café ÑOÑO", ["que", "cafe", "nono"]),
         ("$uicide 4ever 2day @ home ||", ["suicide", "aever", "day", "home"]),
-        ("sui\u200bcidal k\u0456ll", ["suicidal", "kil"]),
+        ("sui\u200bcidal k\u0456ll", ["suicidal", "kill"]),
         ("I’m can't", ["im", "cant"]),
-        ("a2b 26 x9y", ["ab", "xy"]),
+        ("a2b 26 x9y", ["ab", "##", "xy"]),
+        ("took 5 at 11:40pm, 20mg", ["took", "#", "at", "##", "##", "pm", "##", "mg"]),
         ("", []),
     ],
 )
@@ -167,3 +168,93 @@ def test_fast_searches_answer_as_the_lexicon_patterns_do() -> None:
                     assert found == bool(lexicon.lowering.search(kept))
                 checked += 1
     assert checked >= len(texts)
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["want to just die", "(want|) to die", "((a|b)|c) die", "want to (die", "kind of want to die"],
+)
+def test_phrases_that_could_never_match_are_refused(tmp_path: Path, phrase: str) -> None:
+    from bot.core.screening import LexiconError
+
+    extra = tmp_path / "ours.toml"
+    extra.write_text(
+        'language = "en"\n[[rule]]\ncategory = "x"\nlevel = "urgent"\n'
+        f"patterns = [{json.dumps(phrase)}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(LexiconError, match="phrase"):
+        load_lexicons(extra=[extra])
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("took 30 paracetamol about an hour ago", "urgent"),
+        ("swallowed 12 zopiclone", "urgent"),
+        ("downed 2 boxes of ibuprofen", "urgent"),
+        ("counted 48 tablets, it should be enough", "urgent"),
+        ("at 11:40 i'm going to do it", "urgent"),
+        ("in 20 minutes it'll be over", "urgent"),
+        ("me tomé 30 pastillas", "urgent"),
+        ("ive saved up 3 months of my meds, taking them all at midnight", "urgent"),
+        ("took 2 paracetamol for my headache, feeling better", "none"),
+        ("my doctor upped me to 20mg sertraline", "none"),
+        ("need to pick up my prescription today, 28 tablets", "none"),
+        ("see you all at 7 tonight!", "none"),
+        ("my friend told me she took 20 pills last year", "concern"),
+    ],
+)
+def test_numbers_are_kept(text: str, level: str) -> None:
+    assert default_screener().screen(text, "en").level.label == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("i used to have the noose tied in my room", "concern"),
+        ("when i was 16 i tried to kill myself", "concern"),
+        ("my friend said she has the pills saved up", "concern"),
+        # the past / other-person phrase is far away, or the writer is the subject again
+        ("i used to love this group, you were all kind to me and tonight noose is tied", "urgent"),
+        ("my brother said i am selfish and i have been saving pills for weeks", "urgent"),
+    ],
+)  # fmt: skip
+def test_lowering_needs_the_past_or_other_person_close_to_the_match(text: str, level: str) -> None:
+    assert default_screener().screen(text, "en").level.label == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # second stage: words from each list of a [[combination]] (bot/locales/lexicon/*.toml)
+        ("i have enough tablets saved to never wake up", "urgent"),
+        ("i'm by the tracks, forgive me", "urgent"),
+        ("cut deep and its pouring blood", "urgent"),
+        ("sorry everyone. i love you all. goodbye", "urgent"),
+        ("adiós a todos, perdónenme", "urgent"),
+        ("I'm going to the bridge club tonight, wish me luck", "none"),
+        ("going to the bridge tonight to watch the fireworks with my family", "none"),
+        ("sorry i have to leave early, love you all, bye!", "none"),
+        ("took all my meds today like the doctor said, ready for bed", "none"),
+        ("I've got 28 tablets to last me the month", "none"),
+        ("my dog cut his paw and was bleeding all over the kitchen", "none"),
+        ("hasta luego a todos, los quiero, nos vemos el martes", "none"),
+        ("when i was 15 i took 40 pills", "concern"),
+        # indirect and shorthand phrasings
+        ("my sister can have my things, i won't need them", "urgent"),
+        ("you won't need to worry about me after tonight", "urgent"),
+        ("the rope is up in the garage", "urgent"),
+        ("gonna sewerslide tonight", "urgent"),
+        ("he's outside my door with a knife", "urgent"),
+        ("he took something and won't wake up", "urgent"),
+    ],
+)
+def test_combinations_and_indirect_phrasings(text: str, level: str) -> None:
+    assert default_screener().screen(text, "en").level.label == level
+
+
+def test_repeated_letters_collapse_only_from_three() -> None:
+    from bot.core.screening import normalise_words
+
+    assert normalise_words("dieeee sooo noose off too") == ["die", "so", "noose", "off", "too"]

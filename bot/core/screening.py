@@ -80,12 +80,25 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
                        "$": "s", "!": "i", "|": "l"})  # fmt: skip
 _SPLIT = re.compile(r"[.!?;\n\r]+|\s+(?:but|pero)\s+")
 _NON_WORD = re.compile(r"[^a-z0-9@$!| ]+")
-# A letter repeated ("dieeee" -> "die", "kill" -> "kil", the lexicon too). The lookbehind keeps
+# A letter repeated three times or more, for emphasis ("dieeee" -> "die", "sooo" -> "so"; the
+# lexicon too). Doubles are kept: "noose" is not "nose", nor "off" "of". The lookbehind keeps
 # the first letter, so the replacement is "" and `re` needs no Python call per match.
-_REPEATS = re.compile(r"(?<=([a-z]))\1+")
+_REPEATS = re.compile(r"(?<=([a-z]))\1\1+")
 _LEET_CHARS = re.compile(r"[0-9@$!|]")
-_LETTERLESS = re.compile(r"(?<![^ ])[0-9@$!|]+(?![^ ])")  # "30", "!!!": not words, dropped
-_NON_LETTER = re.compile(r"[^a-z ]+")
+_LETTERLESS = re.compile(r"(?<![^ ])[0-9@$!|]+(?![^ ])")  # "!!!": not words, dropped
+_NON_LETTER = re.compile(r"[^a-z# ]+")
+# A number ("30", "11:40" -> two, "20mg", "6pm") becomes a marker word, so phrases can say
+# "took ## (pills|tablets)": "#" is a number below ten, "##" ten or more. In a phrase, "#"
+# matches either and "##" only the larger ones.
+_NUMBER = re.compile(
+    r"(?<![^ ])0*([0-9]+)(mg|ml|mcg|g|x|s|am|pm|h|hr|hrs|min|mins|k|th|st|nd|rd)?(?![^ ])"
+)
+NUMBER_MARKERS = frozenset({"#", "##"})
+
+
+def _number(match: re.Match[str]) -> str:
+    marker = "#" if len(match.group(1)) == 1 else "##"
+    return f"{marker} {match.group(2)}" if match.group(2) else marker
 
 
 class _CombiningMarks(dict[int, int | None]):
@@ -116,6 +129,7 @@ def normalise_words(text: str) -> list[str]:
     text = _NON_WORD.sub(" ", text)
     if _LEET_CHARS.search(text) is not None:
         # Leetspeak only in words that have a letter (k1ll, d!e, $uicide); then other digits go.
+        text = _NUMBER.sub(_number, text)
         text = _NON_LETTER.sub("", _LETTERLESS.sub("", text).translate(_LEET))
     return _REPEATS.sub("", text).split()
 
@@ -149,6 +163,20 @@ def _rarity(word: str) -> int:
     return 0 if word in _COMMON else len(word)  # longer words are rarer
 
 
+def _phrase_words(alternative: str) -> list[str]:
+    """One alternative of a phrase, normalised; "#" (any number) becomes both markers."""
+    variants = [""]
+    for word in alternative.split():
+        if word == "#":
+            options = ["#", "##"]
+        elif word == "##":
+            options = ["##"]
+        else:
+            options = [" ".join(normalise_words(word))]
+        variants = [f"{v} {o}".strip() for v in variants for o in options if o or v]
+    return variants
+
+
 def _parse_phrase(phrase: str) -> _Phrase:
     tokens = re.findall(r"\([^)]*\)|\[[^\]]*\]|\S+", phrase)
     parts: list[str] = []
@@ -158,11 +186,12 @@ def _parse_phrase(phrase: str) -> _Phrase:
         if token == "*":  # noqa: S105 - lexicon syntax, not a password
             parts.append(r"\S+ ")
         elif token == "~":  # noqa: S105 - lexicon syntax, not a password
-            parts.append(r"(?:\S+ ){0,3}")
+            # A number does not count: it was left out of texts when most phrases were written.
+            parts.append(r"(?:#{1,2} )?(?:\S+ ){0,3}(?:#{1,2} )?")
         else:
             optional = token.startswith("[")
             inner = token[1:-1] if token[0] in "([" else token
-            alternatives = [" ".join(normalise_words(a)) for a in inner.split("|")]
+            alternatives = [v for a in inner.split("|") for v in _phrase_words(a)]
             alternatives = [a for a in alternatives if a]
             group = "(?:" + "|".join(re.escape(a) for a in alternatives) + ")"
             parts.append(f"(?:{group} )?" if optional else f"{group} ")
@@ -175,6 +204,47 @@ def _parse_phrase(phrase: str) -> _Phrase:
     # Of the required parts, the one most likely to rule a text out.
     rarest = max(needed, key=lambda words: (min(map(_rarity, words)), -len(words)), default=None)
     return _Phrase(tuple(parts), tuple(first), rarest)
+
+
+class LexiconError(ValueError):
+    """A lexicon phrase that could never match as written."""
+
+
+def check_phrase(
+    phrase: str, fillers: frozenset[str] = frozenset(), multi: tuple[str, ...] = ()
+) -> None:
+    """Raise `LexiconError` for a phrase that cannot do what it says: nested or unbalanced
+    brackets, an empty alternative ("(a|)" is not optional: write "[a]"), or a filler word
+    (fillers are removed from texts, so a phrase holding one never matches)."""
+    depth = 0
+    for char in phrase:
+        if char in "([":
+            depth += 1
+            if depth > 1:
+                raise LexiconError(f"nested brackets in phrase {phrase!r}")
+        elif char in ")]":
+            depth -= 1
+            if depth < 0:
+                raise LexiconError(f"unbalanced brackets in phrase {phrase!r}")
+    if depth:
+        raise LexiconError(f"unbalanced brackets in phrase {phrase!r}")
+    for group in re.findall(r"\(([^)]*)\)", phrase):
+        if any(not normalise_words(a) for a in group.split("|")):
+            raise LexiconError(
+                f"empty alternative in phrase {phrase!r}: write [a|b] for optional words"
+            )
+    for group in re.findall(r"\[([^\]]*)\]", phrase):
+        if any(not normalise_words(a) for a in group.split("|")):
+            raise LexiconError(f"empty alternative in phrase {phrase!r}")
+    for alternative in re.split(r"[()\[\]|]", phrase):
+        words = [w for w in alternative.split() if w not in ("*", "~", "#", "##")]
+        normal = normalise_words(" ".join(words))
+        bad = sorted({w for w in normal if w in fillers})
+        bad += [f for f in multi if f" {f} " in f" {' '.join(normal)} "]
+        if bad:
+            raise LexiconError(
+                f"phrase {phrase!r} holds filler word(s) {bad}, which are removed from texts"
+            )
 
 
 def compile_phrase(phrase: str) -> str:
@@ -240,6 +310,12 @@ class _Phrases:
             return None
         return self.scan.search(" " + kept)
 
+    def spans(self, words: list[str], kept: str) -> list[tuple[int, int]]:
+        """Where the phrases are in `" " + kept` (none if ruled out by the words)."""
+        if self.scan is None or (self.words is not None and self.words.isdisjoint(words)):
+            return []
+        return [m.span() for m in self.scan.finditer(" " + kept)]
+
     def sub(self, replacement: str, kept: str) -> str:
         # Not with `scan`: a match takes the space after it, which the next one needs in front.
         assert self.anchored is not None or not self.phrases, "made without substitute=True"
@@ -255,17 +331,88 @@ class Rule:
     phrases: _Phrases = field(repr=False, compare=False)  # the same patterns, searched fast
 
 
+_WordGroup = tuple[frozenset[str], tuple[str, ...]]  # single words; " multi word " items
+
+
+def _word_group(items: object) -> _WordGroup:
+    assert isinstance(items, list)
+    single: set[str] = set()
+    multi: list[str] = []
+    for item in items:
+        variants = _phrase_words(str(item))
+        for words in variants:
+            if " " in words:
+                multi.append(f" {words} ")
+            elif words:
+                single.add(words)
+    return frozenset(single), tuple(multi)
+
+
+def _has(group: _WordGroup, words: set[str], text: str) -> str | None:
+    """The first item of `group` found in `words` (as a set) or `text` (the same, spaced)."""
+    found = group[0].intersection(words)
+    if found:
+        return min(found)
+    return next((item.strip() for item in group[1] if item in text), None)
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A second stage for what phrases miss: a word from each group anywhere in a clause (or,
+    with `scope = "message"`, anywhere in the message), and none of the `unless` words."""
+
+    category: str
+    level: Level
+    lowerable: bool
+    per_clause: bool
+    groups: tuple[_WordGroup, ...]
+    unless: _WordGroup
+    first: frozenset[str] | None  # a text needs one of these (None: not known)
+
+    @classmethod
+    def from_toml(cls, data: dict[str, object]) -> Combination:
+        groups = data["all"]
+        assert isinstance(groups, list) and groups
+        parsed = tuple(_word_group(g) for g in groups)
+        scope = str(data.get("scope", "clause"))
+        if scope not in ("clause", "message"):
+            raise LexiconError(f"combination scope must be clause or message, not {scope!r}")
+        # The group most likely to rule a text out: no common words, then the fewest words.
+        first = min(
+            (g[0] | {max(m.split(), key=_rarity) for m in g[1]} for g in parsed),
+            key=lambda words: (not _COMMON.isdisjoint(words), len(words)),
+            default=None,
+        )
+        return cls(str(data["category"]), Level[str(data["level"]).upper()],
+                   bool(data.get("lowerable", True)), scope == "clause", parsed,
+                   _word_group(data.get("unless", [])), first)  # fmt: skip
+
+    def search(self, words: set[str], text: str) -> str | None:
+        """What was found, or None. `text` is the words joined, with a space either side."""
+        found = []
+        for group in self.groups:
+            item = _has(group, words, text)
+            if item is None:
+                return None
+            found.append(item)
+        if _has(self.unless, words, text) is not None:
+            return None
+        return " + ".join(found)
+
+
 @dataclass
 class Lexicon:
     language: str
     version: str
     rules: list[Rule] = field(default_factory=list)
     fillers: frozenset[str] = frozenset()
+    multi_fillers: tuple[str, ...] = ()
     filler_phrases: re.Pattern[str] | None = None  # "kind of", "sort of"
     idioms: re.Pattern[str] | None = None
     lowering: re.Pattern[str] | None = None
     # A text needs one of these words for any rule to match (None: any text may match).
     rule_words: frozenset[str] | None = frozenset()
+    combinations: list[Combination] = field(default_factory=list)
     # The phrases above again, for fast searches (see `_Phrases`): what screening uses.
     idiom_phrases: _Phrases = field(
         default_factory=lambda: _Phrases(substitute=True), repr=False, compare=False
@@ -285,6 +432,24 @@ class Lexicon:
         words = [normalise_words(str(f)) for f in fillers]
         self.fillers = self.fillers | {w[0] for w in words if len(w) == 1}
         multi = [" ".join(w) for w in words if len(w) > 1]
+        self.multi_fillers = self.multi_fillers + tuple(multi)
+        to_check: list[object] = []
+        for key in ("idioms", "past_or_others"):
+            listed = data.get(key, [])
+            assert isinstance(listed, list)
+            to_check += listed
+        listed_rules = data.get("rule", [])
+        assert isinstance(listed_rules, list)
+        for rule in listed_rules:
+            assert isinstance(rule, dict)
+            to_check += list(rule["patterns"])
+        for phrase in to_check:
+            self._check(str(phrase))
+        combinations = data.get("combination", [])
+        assert isinstance(combinations, list)
+        for combination in combinations:
+            assert isinstance(combination, dict)
+            self.combinations.append(Combination.from_toml(combination))
         if multi:
             pieces = [self.filler_phrases.pattern] if self.filler_phrases is not None else []
             pieces += [r"(?<!\S)" + re.escape(p) + r"(?!\S)" for p in multi]
@@ -314,6 +479,12 @@ class Lexicon:
                                    bool(rule.get("lowerable", False)), phrases))  # fmt: skip
             if self.rule_words is not None:
                 self.rule_words = None if phrases.words is None else self.rule_words | phrases.words
+
+    def _check(self, phrase: str) -> None:
+        try:
+            check_phrase(phrase, self.fillers, self.multi_fillers)
+        except LexiconError as error:
+            raise LexiconError(f"{self.language} lexicon: {error}") from None
 
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "locales" / "lexicon"
@@ -349,19 +520,63 @@ class Screener:
         order += [lang for lang in self.lexicons if lang not in order]
         lexicons = [self.lexicons[lang] for lang in order]
         matches: list[Match] = []
+        every: list[list[str]] = []
         for clause in clauses(text):
             words = normalise_words(clause)
             if not words:
                 continue
+            every.append(words)
             for lexicon in lexicons:
                 # Most clauses have no word that any rule needs (nearly always so for the other
                 # languages): ruled out by one set operation, before building anything.
                 if lexicon.rule_words is None or not lexicon.rule_words.isdisjoint(words):
                     matches += self._screen_clause(words, lexicon)
+        if every and not any(m.level is Level.URGENT for m in matches):
+            for lexicon in lexicons:
+                if lexicon.combinations:
+                    matches += self._combinations(every, lexicon)
         if not matches:
             return Screening(Level.NONE)
         level = max(m.level for m in matches)
         return Screening(level, tuple(_unique(matches)))
+
+    def _combinations(self, every: list[list[str]], lexicon: Lexicon) -> list[Match]:
+        everything = set().union(*every)
+        todo = [
+            c for c in lexicon.combinations if c.first is None or not c.first.isdisjoint(everything)
+        ]
+        if not todo:
+            return []
+        # Idioms out ("this homework is killing me"), fillers kept ("now" is a time).
+        plain: list[list[str]] = []
+        for words in every:
+            kept = " ".join(words) + " "
+            if lexicon.idiom_phrases.search(words, kept) is not None:
+                words = lexicon.idiom_phrases.sub(" _ ", kept).split()
+            plain.append(words)
+        lowering: bool | None = None  # searched for only when it would lower a match
+        found: list[Match] = []
+        for combination in todo:
+            if combination.per_clause:
+                texts = [(set(w), " " + " ".join(w) + " ") for w in plain]
+            else:
+                texts = [(set().union(*plain), " " + " | ".join(" ".join(w) for w in plain) + " ")]
+            for bag, joined in texts:
+                hit = combination.search(bag, joined)
+                if hit is None:
+                    continue
+                lowered = False
+                if combination.lowerable and combination.level > Level.CONCERN:
+                    if lowering is None:
+                        lowering = any(
+                            lexicon.lowering_phrases.search(w, " ".join(w) + " ") is not None
+                            for w in plain
+                        )
+                    lowered = lowering
+                level = Level.CONCERN if lowered else combination.level
+                found.append(Match(combination.category, level, hit, lowered))
+                break
+        return found
 
     def _screen_clause(self, words: list[str], lexicon: Lexicon) -> list[Match]:
         kept = " ".join(w for w in words if w not in lexicon.fillers) + " "
@@ -374,7 +589,9 @@ class Screener:
                 return []
             kept = lexicon.idiom_phrases.sub(" _ ", kept)
         # (With no idiom, `kept` is unchanged: when no rule matches below, none matched before.)
-        about_past_or_others: bool | None = None  # searched for only when it would lower a match
+        # Where the clause speaks of the past or of someone else: searched for only when it
+        # would lower a match.
+        past_or_others: list[tuple[int, int]] | None = None
         found: list[Match] = []
         for rule in lexicon.rules:
             hit = rule.phrases.search(words, kept)
@@ -382,12 +599,38 @@ class Screener:
                 continue
             lowered = False
             if rule.lowerable and rule.level > Level.CONCERN:
-                if about_past_or_others is None:
-                    about_past_or_others = lexicon.lowering_phrases.search(words, kept) is not None
-                lowered = about_past_or_others
+                if past_or_others is None:
+                    past_or_others = lexicon.lowering_phrases.spans(words, kept)
+                lowered = _near(past_or_others, hit, " " + kept)
             level = Level.CONCERN if lowered else rule.level
             found.append(Match(rule.category, level, hit.group(0).strip(), lowered))
         return found
+
+
+# A past or other-person phrase lowers a match only when it is this close to it (in words): it
+# comes just before it ("my friend said she wants to die") or just after ("tried to kill
+# myself when i was at uni"), not anywhere in a long clause.
+LOWERING_BEFORE = 8
+LOWERING_AFTER = 6
+_NEW_SUBJECT = re.compile(r" (?:and|so|then|now|&) (?:i|im|ive|ill|id|i am|i have) ")
+
+
+def _near(spans: list[tuple[int, int]], hit: re.Match[str], text: str) -> bool:
+    start, end = hit.span()
+    for span_start, span_end in spans:
+        if span_end <= start + 1:  # before the match (the match has a space in front)
+            between = text[span_end - 1 : start + 1]
+            # "he said i was worthless and i want to die": the writer is the subject again
+            if text.count(" ", span_end, start) <= LOWERING_BEFORE and not _NEW_SUBJECT.search(
+                between
+            ):
+                return True
+        elif span_start >= end - 1:  # after it
+            if text.count(" ", end, span_start) <= LOWERING_AFTER:
+                return True
+        else:  # they overlap
+            return True
+    return False
 
 
 def _unique(matches: list[Match]) -> list[Match]:
