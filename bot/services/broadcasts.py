@@ -3,7 +3,6 @@ it through the outbox, within Telegram's limits, and the author watches one stat
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +16,7 @@ from bot.core.questions import (
 )
 from bot.core.roles import GroupRole
 from bot.locales import Catalogue, Markup
-from bot.services.common import onboarded_member
+from bot.services.common import draft_of, onboarded_member, set_draft
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.members import Awaiting
 from bot.storage.models import Broadcast, Member, utcnow
@@ -88,7 +87,7 @@ class BroadcastService:
             member = await onboarded_member(uow, telegram_id, lock=True)
             audience = await self._audience(uow, member, key)
             member.awaiting = Awaiting.BROADCAST_TEXT
-            member.draft = json.dumps({"audience": key})
+            set_draft(member, {"audience": key})
             await uow.commit()
             return audience
 
@@ -106,7 +105,7 @@ class BroadcastService:
             recipients = await self._recipients(uow, member, audience)
             nonce = secrets.token_hex(4)
             member.awaiting = None
-            member.draft = json.dumps({"audience": audience.key, "html": html, "nonce": nonce})
+            set_draft(member, {"audience": audience.key, "html": html, "nonce": nonce})
             await uow.commit()
             return BroadcastPreview(
                 self._render(member.language, audience, html), audience.name, len(recipients),
@@ -130,7 +129,7 @@ class BroadcastService:
         """Drop this preview's draft (not whatever the person has started since)."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
-            if _draft(member).get("nonce") == nonce:
+            if draft_of(member).get("nonce") == nonce:
                 member.awaiting = None
                 member.draft = None
                 await uow.commit()
@@ -139,7 +138,7 @@ class BroadcastService:
         """Queue the previewed announcement for every recipient, in one transaction."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
-            draft = _draft(member)
+            draft = draft_of(member)
             html = draft.get("html")
             if not isinstance(html, str) or draft.get("nonce") != nonce:
                 raise NotFound  # already sent, cancelled, or an older preview
@@ -268,8 +267,3 @@ class BroadcastService:
             final=broadcast.status != "sending",  # no Cancel button any more
             progress=progress,
         )
-
-
-def _draft(member: Member) -> dict[str, object]:
-    loaded = json.loads(member.draft) if member.draft else {}
-    return loaded if isinstance(loaded, dict) else {}

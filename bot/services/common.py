@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from bot.core.profile import Invalid
@@ -23,6 +24,16 @@ def actor_for(member: Member | None, telegram_id: int, coordinators: Iterable[in
         is_coordinator=telegram_id in set(coordinators),
         can_facilitate=bool(member and member.can_facilitate),
     )
+
+
+def draft_of(member: Member) -> dict[str, object]:
+    """What a multi-step flow has collected so far (the member's draft, decoded)."""
+    loaded = json.loads(member.draft) if member.draft else {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def set_draft(member: Member, draft: dict[str, object] | None) -> None:
+    member.draft = json.dumps(draft) if draft is not None else None
 
 
 def refuse(invalid: Invalid) -> InvalidInput:

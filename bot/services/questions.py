@@ -17,7 +17,6 @@ moderation is off, go out after a random delay; numbers follow posting order.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +32,7 @@ from bot.core.questions import (
 from bot.core.roles import GroupRole, may_manage_group
 from bot.core.screening import Level, Screener
 from bot.locales import Catalogue
-from bot.services.common import actor_for, onboarded_member
+from bot.services.common import actor_for, draft_of, onboarded_member, set_draft
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.members import Awaiting
 from bot.storage.models import Member, PeerGroup, Question, utcnow
@@ -166,7 +165,7 @@ class QuestionService:
             draft: dict[str, object] = {"group": group.id}
             if parent_id is not None:
                 draft["parent"] = parent_id
-            member.draft = _json(draft)
+            set_draft(member, draft)
             await uow.commit()
             return AskTarget(group.name, number)
 
@@ -188,7 +187,7 @@ class QuestionService:
                 number = parent.number if parent else None
             nonce = secrets.token_hex(4)
             member.awaiting = None
-            member.draft = _json({**draft, "text": text, "nonce": nonce})
+            set_draft(member, {**draft, "text": text, "nonce": nonce})
             await uow.commit()
             return AskTarget(group.name, number, nonce)
 
@@ -197,7 +196,7 @@ class QuestionService:
         now = utcnow()
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
-            draft = _draft(member)
+            draft = draft_of(member)
             text = draft.get("text")
             if not isinstance(text, str) or "group" not in draft or draft.get("nonce") != nonce:
                 raise NotFound  # nothing to send (already sent, cancelled, or an old preview)
@@ -226,7 +225,7 @@ class QuestionService:
         """Drop this preview's draft (not whatever the member has started since)."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
-            if _draft(member).get("nonce") == nonce:
+            if draft_of(member).get("nonce") == nonce:
                 member.draft = None
                 member.awaiting = None
                 await uow.commit()
@@ -388,7 +387,7 @@ class QuestionService:
                 return Decision(group.name, question.number, already=question.status)
             member = await onboarded_member(uow, actor, lock=True)
             member.awaiting = Awaiting.REJECT_REASON
-            member.draft = _json({"question": question_id})
+            set_draft(member, {"question": question_id})
             await uow.commit()
             return Decision(group.name, None)
 
@@ -561,15 +560,6 @@ class QuestionService:
             )
             await uow.commit()
             return True
-
-
-def _json(draft: dict[str, object]) -> str:
-    return json.dumps(draft)
-
-
-def _draft(member: Member) -> dict[str, object]:
-    loaded = json.loads(member.draft) if member.draft else {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def _int(value: object) -> int:
