@@ -73,15 +73,18 @@ async def _settled(db: Database) -> dict[str, int]:
         await asyncio.sleep(0.5)
 
 
-async def _prepare(server: FakeBotApi, url: str, members: int) -> tuple[Database, str]:
-    """Telegram's limits on, `members` people who opened the bot, one message each queued."""
+async def _prepare(
+    server: FakeBotApi, url: str, members: int, *, queue: bool = True
+) -> tuple[Database, str]:
+    """Telegram's limits on, `members` people who opened the bot, (one message each queued)."""
     server.enforce_flood_limits(True)
     _people(server, members)
     key = generate_key()
     install_keyring(key)
     db = Database.connect(url)
     await upgrade_to_head(db.engine)
-    await _queue(db, members)
+    if queue:
+        await _queue(db, members)
     return db, key
 
 
@@ -208,12 +211,7 @@ async def broadcast(members: int, database_url: str | None) -> None:
             scratch_database(database_url, Path(tmp)) as url,
             FakeBotApi(TOKEN, load_spec()) as server,
         ):
-            server.enforce_flood_limits(True)
-            _people(server, members)
-            key = generate_key()
-            install_keyring(key)
-            db = Database.connect(url)
-            await upgrade_to_head(db.engine)
+            db, key = await _prepare(server, url, members, queue=False)
             await _seed_group(db, facilitator_id, members)
             fay = Person(server, server.user("Fay", user_id=facilitator_id))
             runtime = _runtime(server, url, key)
