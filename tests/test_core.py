@@ -108,4 +108,6 @@ def test_permissions() -> None:
     assert not may_manage_group(facilitator, None)
     assert may_manage_group(facilitator, GroupRole.FACILITATOR)
     assert may_manage_group(coordinator, None)
+    # Facilitation taken back: their old groups' facilitator role no longer counts.
+    assert not may_manage_group(member, GroupRole.FACILITATOR)
     assert may_grant(coordinator) and not may_grant(facilitator)

@@ -38,8 +38,9 @@ def may_create_group(actor: Actor) -> bool:
 
 
 def may_manage_group(actor: Actor, role_in_group: GroupRole | None) -> bool:
-    """Link a chat, rotate the invite: the group's facilitators, and coordinators."""
-    return actor.is_coordinator or role_in_group is GroupRole.FACILITATOR
+    """Link a chat, rotate the invite, moderate, announce: the group's facilitators while
+    they may facilitate (a revoke takes it back everywhere), and coordinators."""
+    return actor.is_coordinator or (actor.can_facilitate and role_in_group is GroupRole.FACILITATOR)
 
 
 def may_grant(actor: Actor) -> bool:

@@ -14,9 +14,9 @@ from bot.core.questions import (
     BroadcastProgress,
     broadcast_progress,
 )
-from bot.core.roles import GroupRole
+from bot.core.roles import GroupRole, may_manage_group
 from bot.locales import Catalogue, Markup
-from bot.services.common import draft_of, onboarded_member, set_draft
+from bot.services.common import actor_for, draft_of, onboarded_member, set_draft
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.members import Awaiting
 from bot.storage.models import Broadcast, Member, utcnow
@@ -70,10 +70,11 @@ class BroadcastService:
         if member.telegram_id in self.coordinators:
             everyone = Audience(EVERYONE, self.texts.t(member.language, "broadcasts.everyone"))
             return [*(Audience(str(g.id), g.name) for g in await uow.groups.all()), everyone]
+        actor = actor_for(member, member.telegram_id, self.coordinators)
         return [
             Audience(str(g.id), g.name)
             for g, role in await uow.groups.for_member(member.id)
-            if role == GroupRole.FACILITATOR
+            if role == GroupRole.FACILITATOR and may_manage_group(actor, GroupRole(role))
         ]
 
     async def _audience(self, uow: UnitOfWork, member: Member, key: str) -> Audience:

@@ -101,9 +101,19 @@ class GroupService:
         return [GroupSummary(g.id, g.name, GroupRole(role)) for g, role in rows if g.id]
 
     async def managed_groups(self, telegram_id: int) -> list[GroupSummary]:
-        """Groups this person facilitates."""
-        groups = await self.my_groups(telegram_id)
-        return [g for g in groups if g.role is GroupRole.FACILITATOR]
+        """Groups this person facilitates (none once facilitation is taken back)."""
+        async with self.db.uow(read_only=True) as uow:
+            member = await onboarded_member(uow, telegram_id)
+            assert member.id is not None
+            actor = actor_for(member, telegram_id, self.coordinators)
+            rows = await uow.groups.for_member(member.id)
+        return [
+            GroupSummary(g.id, g.name, GroupRole(role))
+            for g, role in rows
+            if g.id
+            and may_manage_group(actor, GroupRole(role))
+            and GroupRole(role) is GroupRole.FACILITATOR
+        ]
 
     async def _managed(self, uow: UnitOfWork, telegram_id: int, group_id: int) -> PeerGroup:
         member = await onboarded_member(uow, telegram_id)

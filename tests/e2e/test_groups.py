@@ -105,11 +105,18 @@ async def test_grant_is_refused_for_anyone_but_a_coordinator(
 
 async def test_coordinator_revokes_facilitation(tg: FakeBotApi, bot: BotRuntime) -> None:
     cora, fay = await coordinator_and_facilitator(tg)
+    await fay.says("/newgroup Circle")
+    await fay.sees("is ready")
     await cora.says(f"/revoke {fay.user.id}")
     await cora.sees("Fay can no longer create groups")
     await fay.sees("no longer a facilitator")
     await fay.says("/newgroup Another")
     await fay.sees("not something you can do")
+    # Nor does she still run the group she created: no announcements, no invite rotation.
+    await fay.says("/broadcast")
+    await fay.sees("Announcements are for facilitators and coordinators")
+    await fay.says("/invite")
+    await fay.sees("You don't facilitate any group")
 
 
 async def test_member_leaves_a_group(tg: FakeBotApi, bot: BotRuntime) -> None:
