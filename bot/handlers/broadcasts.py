@@ -94,10 +94,15 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
         status = await service.send(user.id, arg)
         wake_delivery(context)
         lang = await language(update, context)
-        sent = await context.bot.send_message(
-            user.id, status.text, parse_mode=ParseMode.HTML,
-            reply_markup=_cancel_markup(context, lang, status.broadcast_id),
-        )  # fmt: skip
+        try:
+            sent = await context.bot.send_message(
+                user.id, status.text, parse_mode=ParseMode.HTML,
+                reply_markup=_cancel_markup(context, lang, status.broadcast_id),
+            )  # fmt: skip
+        except TelegramError as exc:  # the send is queued and goes on: never say otherwise
+            log.warning("broadcast %s has no status message: %s", status.broadcast_id,
+                        type(exc).__name__)  # fmt: skip
+            return
         await service.attach_status(status.broadcast_id, sent.message_id, status.text)
     elif action == "cancel":
         await settle_query(update)
