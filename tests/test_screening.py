@@ -258,3 +258,69 @@ def test_repeated_letters_collapse_only_from_three() -> None:
     from bot.core.screening import normalise_words
 
     assert normalise_words("dieeee sooo noose off too") == ["die", "so", "noose", "off", "too"]
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # structural [[combination]] tables: parts that must co-occur, not fixed phrases
+        ("i took all of my lithium", "urgent"),  # ingestion + amount + medicine
+        ("my brother took a bunch of xanax and is slurring", "urgent"),
+        ("i think my son drank the bleach under the sink", "urgent"),  # poison
+        ("my roommate is on the floor and not responding", "urgent"),  # down + sign
+        ("i've got a crushing pain in my chest and my arm is numb", "urgent"),
+        ("grandad's face has dropped on one side and he can't speak properly", "urgent"),
+        ("my husband's lips have gone grey and he is gasping", "urgent"),
+        ("i cant keep myself safe tonight", "urgent"),
+        ("by morning i'll be at peace", "urgent"),
+        ("want to stop living. today.", "urgent"),  # act + time, across clauses
+        ("ive written letters for my kids. tonight i go", "urgent"),
+        ("this is my goodbye. please don't blame yourselves", "urgent"),
+        ("i'm on the balcony of my 9th floor flat and i want to let go", "urgent"),
+        ("i've got a bottle of paracetamol in my hand", "urgent"),  # means in hand
+        ("the belt is on the door handle", "urgent"),  # ligature point
+        ("i have enough of my antidepressants stored up to do it", "urgent"),
+        ("i just need to wait till everyone leaves the house then i'll do it", "urgent"),
+        ("i punched the glass and my hand is pouring blood", "urgent"),  # injury + severity
+        ("my wrist is gushing", "urgent"),
+        ("dad is drunk and swinging at mum right now", "urgent"),  # person + violence + victim
+        ("i'm hiding in the wardrobe, he's looking for me", "urgent"),
+        ("my ex is parked outside again and he texted he's coming in", "urgent"),
+        ("mi padrastro le está pegando a mi mamá", "urgent"),
+        ("mi papá se cayó y no responde", "urgent"),
+        ("mi hijo se tomó lejía", "urgent"),
+        ("estoy parada junto a las vías esperando el tren", "urgent"),
+        ("me corté más hondo que nunca y no se cierra", "urgent"),
+        ("el viernes lo hago, ya tengo todo preparado", "urgent"),
+        ("would anyone even notice if i was gone", "concern"),
+        ("nothing i do matters", "concern"),
+        ("i scratched my arms raw yesterday", "concern"),
+        ("me da igual vivir o morir", "concern"),
+        ("soy un estorbo para todos", "concern"),
+        ("mi amigo se corta los brazos", "concern"),
+        # and what they must leave alone
+        ("my phone fell on the floor and isn't responding lol", "none"),
+        ("my chest hurts from coughing, arm is sore from the flu jab", "none"),
+        ("i have my meds lined up in the organiser for the week", "none"),
+        ("she's beating me at chess again", "none"),
+        ("he's been hitting me with dad jokes all day", "none"),
+        ("i wrote letters to my penpals today", "none"),
+        ("the bridge club meets on tuesdays, anyone want to come", "none"),
+        ("i took all my meds on time this week", "none"),
+        ("my phone is about to die, talk later", "none"),
+        ("i'm hiding from my kids in the bathroom to eat chocolate lol", "none"),
+        ("mañana lo hago, la tarea de mate", "none"),
+        ("mi teléfono se cayó al suelo y no responde", "none"),
+    ],
+)
+def test_structural_combinations(text: str, level: str) -> None:
+    assert default_screener().screen(text, "en").level.label == level
+
+
+def test_combinations_are_looked_up_by_their_rarest_words() -> None:
+    """A combination is only searched when a message holds a word of its rarest group."""
+    for lexicon in default_screener().lexicons.values():
+        for place, combination in enumerate(lexicon.combinations):
+            assert combination.needs
+            assert all(place in lexicon.combination_index[w] for w in combination.needs[0])
+            assert not combination.possible({"hello", "there"})

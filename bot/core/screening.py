@@ -368,6 +368,8 @@ class Combination:
     groups: tuple[_WordGroup, ...]
     unless: _WordGroup
     first: frozenset[str] | None  # a text needs one of these (None: not known)
+    # For each group, words of which a text needs one (a multi-word item: its rarest word).
+    needs: tuple[frozenset[str], ...] = ()
 
     @classmethod
     def from_toml(cls, data: dict[str, object]) -> Combination:
@@ -383,9 +385,20 @@ class Combination:
             key=lambda words: (not _COMMON.isdisjoint(words), len(words)),
             default=None,
         )
+        needs = tuple(
+            sorted(
+                (g[0] | {max(m.split(), key=_rarity) for m in g[1]} for g in parsed),
+                key=lambda words: (not _COMMON.isdisjoint(words), len(words)),
+            )
+        )
         return cls(str(data["category"]), Level[str(data["level"]).upper()],
                    bool(data.get("lowerable", True)), scope == "clause", parsed,
-                   _word_group(data.get("unless", [])), first)  # fmt: skip
+                   _word_group(data.get("unless", [])), first, needs)  # fmt: skip
+
+    def possible(self, words: set[str]) -> bool:
+        """Whether `words` (all of a message's) hold a word for every group: if not, the
+        combination cannot match, and is not searched."""
+        return all(not need.isdisjoint(words) for need in self.needs)
 
     def search(self, words: set[str], text: str) -> str | None:
         """What was found, or None. `text` is the words joined, with a space either side."""
@@ -413,6 +426,9 @@ class Lexicon:
     # A text needs one of these words for any rule to match (None: any text may match).
     rule_words: frozenset[str] | None = frozenset()
     combinations: list[Combination] = field(default_factory=list)
+    # A word to the combinations (their places in `combinations`) whose rarest group holds it:
+    # most messages have none, and are ruled out by looking up their words.
+    combination_index: dict[str, list[int]] = field(default_factory=dict, repr=False)
     # The phrases above again, for fast searches (see `_Phrases`): what screening uses.
     idiom_phrases: _Phrases = field(
         default_factory=lambda: _Phrases(substitute=True), repr=False, compare=False
@@ -449,7 +465,10 @@ class Lexicon:
         assert isinstance(combinations, list)
         for combination in combinations:
             assert isinstance(combination, dict)
-            self.combinations.append(Combination.from_toml(combination))
+            made = Combination.from_toml(combination)
+            for word in made.needs[0]:
+                self.combination_index.setdefault(word, []).append(len(self.combinations))
+            self.combinations.append(made)
         if multi:
             pieces = [self.filler_phrases.pattern] if self.filler_phrases is not None else []
             pieces += [r"(?<!\S)" + re.escape(p) + r"(?!\S)" for p in multi]
@@ -542,9 +561,16 @@ class Screener:
 
     def _combinations(self, every: list[list[str]], lexicon: Lexicon) -> list[Match]:
         everything = set().union(*every)
-        todo = [
-            c for c in lexicon.combinations if c.first is None or not c.first.isdisjoint(everything)
-        ]
+        index = lexicon.combination_index
+        places: set[int] = set()
+        for word in everything:
+            listed = index.get(word)
+            if listed is not None:
+                places.update(listed)
+        if not places:
+            return []
+        combinations = lexicon.combinations
+        todo = [combinations[i] for i in sorted(places) if combinations[i].possible(everything)]
         if not todo:
             return []
         # Idioms out ("this homework is killing me"), fillers kept ("now" is a time).
@@ -554,14 +580,12 @@ class Screener:
             if lexicon.idiom_phrases.search(words, kept) is not None:
                 words = lexicon.idiom_phrases.sub(" _ ", kept).split()
             plain.append(words)
+        per_clause = [(set(w), " " + " ".join(w) + " ") for w in plain]
+        whole = [(set().union(*plain), " " + " | ".join(" ".join(w) for w in plain) + " ")]
         lowering: bool | None = None  # searched for only when it would lower a match
         found: list[Match] = []
         for combination in todo:
-            if combination.per_clause:
-                texts = [(set(w), " " + " ".join(w) + " ") for w in plain]
-            else:
-                texts = [(set().union(*plain), " " + " | ".join(" ".join(w) for w in plain) + " ")]
-            for bag, joined in texts:
+            for bag, joined in per_clause if combination.per_clause else whole:
                 hit = combination.search(bag, joined)
                 if hit is None:
                     continue
