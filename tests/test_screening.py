@@ -324,3 +324,65 @@ def test_combinations_are_looked_up_by_their_rarest_words() -> None:
             assert combination.needs
             assert all(place in lexicon.combination_index[w] for w in combination.needs[0])
             assert not combination.possible({"hello", "there"})
+
+
+# ----------------------------------------------------------------------------- en-/es-2026.11-5
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # about someone else: lowered, unless it is happening now; a medical emergency next to
+        # the writer is never lowered
+        ("my friend said she wants to die", "concern"),
+        ("my friend said she's going to kill herself tonight", "urgent"),
+        ("my friend took something and won't wake up", "urgent"),
+        ("my son had a seizure and he's still not waking up", "urgent"),
+        # about the past: lowered
+        ("when I was 15 I took 40 pills", "concern"),
+        ("when I was 15 I took all my mum's pills", "concern"),
+        ("cuando tenía 15 me tomé un montón de pastillas", "concern"),
+        # a joke, a game, a dream: lowered to concern, never to none; "not joking" and a time
+        # now undo it; negation never lowers a first-person crisis
+        ("i want to die lol", "concern"),
+        ("i want to die lol, not joking", "urgent"),
+        ("I'm not okay, I want to die", "urgent"),
+        ("I'd never do it but I want to die", "urgent"),
+        ("i'm not going to do anything, i want to kill myself tonight", "urgent"),
+        ("my dog locked me in the bathroom haha", "none"),
+        ("he locked me in the bathroom haha", "concern"),
+        # indirect urgent families
+        ("by the time you read this i'll be gone", "urgent"),
+        ("you won't hear from me again", "urgent"),
+        ("sorted out who gets my stuff. it's done. goodbye", "urgent"),
+        ("i'm on the roof. it's really high. i'm ready", "urgent"),
+        ("i'm bleeding through the bandage and it won't stop", "urgent"),
+        ("i can't feel my legs after what i took", "urgent"),
+        ("sitting in the car in the garage with the engine running", "urgent"),
+        ("i'm not going to make it through tonight", "urgent"),
+        ("i swallowed a pack of paracetamol", "urgent"),
+        ("me he cortado las venas", "urgent"),
+        ("las pastillas ya me están haciendo efecto", "urgent"),
+        ("mi amiga se tomó algo y no se despierta", "urgent"),
+        ("no siento las piernas después de lo que me tomé", "urgent"),
+        # ordinary
+        ("tonight's the night, lasagna competition", "none"),
+        ("he's going to kill me in fortnite later, he's way better", "none"),
+        ("if she doesn't text back I'm going to die of suspense", "none"),
+        ("my therapist asked me to write a goodbye letter to my addiction", "none"),
+        ("sorry I won't be here tomorrow night, work shift", "none"),
+        ("giving away baby clothes my kids grew out of, anyone want them?", "none"),
+        ("the painkillers are kicking in finally, my back feels better", "none"),
+        ("ya me hizo efecto el ibuprofeno, por fin", "none"),
+        ("adiós a todos, me voy a dormir, buenas noches", "none"),
+    ],
+)
+def test_round_five_examples(text: str, level: str) -> None:
+    assert default_screener().screen(text, "en").level.label == level
+
+
+def test_lowering_says_why() -> None:
+    screener = default_screener()
+    assert {m.reason for m in screener.screen("my friend said she wants to die").matches} == {
+        "others"
+    }
+    assert {m.reason for m in screener.screen("i want to die lol").matches} == {"soft"}
+    assert {m.reason for m in screener.screen("when I was 15 I took 40 pills").matches} == {"past"}

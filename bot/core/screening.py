@@ -14,7 +14,11 @@ people type: case, accents, Unicode look-alikes and zero-width characters, leets
 repeated for emphasis ("dieeee") or by mistake, apostrophes, and filler words that split a
 phrase ("want to just die"). Ordinary idioms ("this homework is killing me") are removed before
 matching. Negation is deliberately *not* understood: "I'm not okay, I want to die" is urgent,
-and when in doubt the screener errs towards a human looking.
+and when in doubt the screener errs towards a human looking. Only a few unmistakable markers in
+the same clause (a joke, a film, a game, a dream, "i'd never do it": `softeners`) lower an
+urgent match, to concern and never to none, and not when the message says it is meant or names
+a time that is now. Lowering says why (`Match.reason`): the past, someone else (undone when the
+message says it is happening now), or such a marker.
 
 Pure Python; no I/O except reading lexicon files when asked to. Fast enough for every message:
 most text is ruled out by looking up its words before any pattern is searched (`_Phrases`).
@@ -46,6 +50,9 @@ class Match:
     level: Level  # after lowering for past / third-party statements
     phrase: str  # the normalised words that matched
     lowered: bool = False
+    # Why it was lowered: "past", "others" (someone else), "soft" (a joke, a film, a dream, "i'd
+    # never"); "" if it was not.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -329,6 +336,9 @@ class Rule:
     regex: re.Pattern[str]
     lowerable: bool  # past or third-party statements lower it to concern
     phrases: _Phrases = field(repr=False, compare=False)  # the same patterns, searched fast
+    # Whether a statement about someone else lowers it too (not for a medical emergency: one
+    # happening to the person next to the writer is as urgent as one happening to the writer).
+    others_lowerable: bool = True
 
 
 _WordGroup = tuple[frozenset[str], tuple[str, ...]]  # single words; " multi word " items
@@ -364,6 +374,7 @@ class Combination:
     category: str
     level: Level
     lowerable: bool
+    others_lowerable: bool
     per_clause: bool
     groups: tuple[_WordGroup, ...]
     unless: _WordGroup
@@ -391,8 +402,9 @@ class Combination:
                 key=lambda words: (not _COMMON.isdisjoint(words), len(words)),
             )
         )
-        return cls(str(data["category"]), Level[str(data["level"]).upper()],
-                   bool(data.get("lowerable", True)), scope == "clause", parsed,
+        lowerable = bool(data.get("lowerable", True))
+        return cls(str(data["category"]), Level[str(data["level"]).upper()], lowerable,
+                   bool(data.get("others_lowerable", lowerable)), scope == "clause", parsed,
                    _word_group(data.get("unless", [])), first, needs)  # fmt: skip
 
     def possible(self, words: set[str]) -> bool:
@@ -434,6 +446,14 @@ class Lexicon:
         default_factory=lambda: _Phrases(substitute=True), repr=False, compare=False
     )
     lowering_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+    # Someone else ("my friend said"): lowers, unless the message also says it is happening
+    # now (`imminent`: "tonight", "not answering").
+    others_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+    imminent_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+    # A joke, a film, a dream, "i'd never": lowers any urgent match in the clause to concern
+    # (never to none), unless the message says it is meant (`serious`: "not joking").
+    softener_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+    serious_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
 
     @classmethod
     def from_toml(cls, data: dict[str, object], language: str) -> Lexicon:
@@ -450,7 +470,8 @@ class Lexicon:
         multi = [" ".join(w) for w in words if len(w) > 1]
         self.multi_fillers = self.multi_fillers + tuple(multi)
         to_check: list[object] = []
-        for key in ("idioms", "past_or_others"):
+        # (`imminent`, `softeners` and `serious` are searched with fillers kept: "lol" says it.)
+        for key in ("idioms", "past_or_others", "others"):
             listed = data.get(key, [])
             assert isinstance(listed, list)
             to_check += listed
@@ -473,6 +494,16 @@ class Lexicon:
             pieces = [self.filler_phrases.pattern] if self.filler_phrases is not None else []
             pieces += [r"(?<!\S)" + re.escape(p) + r"(?!\S)" for p in multi]
             self.filler_phrases = re.compile("|".join(pieces))
+        for key, quick in (
+            ("others", self.others_phrases),
+            ("imminent", self.imminent_phrases),
+            ("softeners", self.softener_phrases),
+            ("serious", self.serious_phrases),
+        ):
+            listed = data.get(key, [])
+            assert isinstance(listed, list)
+            if listed:
+                quick.add([str(p) for p in listed])
         for key, attr, quick in (
             ("idioms", "idioms", self.idiom_phrases),
             ("past_or_others", "lowering", self.lowering_phrases),
@@ -494,8 +525,9 @@ class Lexicon:
             regex = re.compile("|".join(f"(?:{compile_phrase(p)})" for p in patterns))
             phrases = _Phrases()
             phrases.add(patterns)
-            self.rules.append(Rule(str(rule["category"]), level, regex,
-                                   bool(rule.get("lowerable", False)), phrases))  # fmt: skip
+            lowerable = bool(rule.get("lowerable", False))
+            self.rules.append(Rule(str(rule["category"]), level, regex, lowerable, phrases,
+                                   bool(rule.get("others_lowerable", lowerable))))  # fmt: skip
             if self.rule_words is not None:
                 self.rule_words = None if phrases.words is None else self.rule_words | phrases.words
 
@@ -556,6 +588,8 @@ class Screener:
                     matches += self._combinations(every, lexicon)
         if not matches:
             return Screening(Level.NONE)
+        if any(m.reason in ("others", "soft") for m in matches):
+            matches = _raise_again(matches, every, lexicons)
         level = max(m.level for m in matches)
         return Screening(level, tuple(_unique(matches)))
 
@@ -583,22 +617,27 @@ class Screener:
         per_clause = [(set(w), " " + " ".join(w) + " ") for w in plain]
         whole = [(set().union(*plain), " " + " | ".join(" ".join(w) for w in plain) + " ")]
         lowering: bool | None = None  # searched for only when it would lower a match
+        others: bool | None = None
         found: list[Match] = []
         for combination in todo:
             for bag, joined in per_clause if combination.per_clause else whole:
                 hit = combination.search(bag, joined)
                 if hit is None:
                     continue
-                lowered = False
-                if combination.lowerable and combination.level > Level.CONCERN:
-                    if lowering is None:
-                        lowering = any(
-                            lexicon.lowering_phrases.search(w, " ".join(w) + " ") is not None
-                            for w in plain
-                        )
-                    lowered = lowering
-                level = Level.CONCERN if lowered else combination.level
-                found.append(Match(combination.category, level, hit, lowered))
+                reason = ""
+                if combination.level > Level.CONCERN:
+                    if combination.lowerable:
+                        if lowering is None:
+                            lowering = _any(lexicon.lowering_phrases, plain)
+                        reason = "past" if lowering else ""
+                    if not reason and combination.others_lowerable:
+                        if others is None:
+                            others = _any(lexicon.others_phrases, plain)
+                        reason = "others" if others else ""
+                    if not reason and _any(lexicon.softener_phrases, every):
+                        reason = "soft"
+                level = Level.CONCERN if reason else combination.level
+                found.append(Match(combination.category, level, hit, bool(reason), reason))
                 break
         return found
 
@@ -616,18 +655,29 @@ class Screener:
         # Where the clause speaks of the past or of someone else: searched for only when it
         # would lower a match.
         past_or_others: list[tuple[int, int]] | None = None
+        others: list[tuple[int, int]] | None = None
+        soft: bool | None = None
         found: list[Match] = []
         for rule in lexicon.rules:
             hit = rule.phrases.search(words, kept)
             if hit is None:
                 continue
-            lowered = False
-            if rule.lowerable and rule.level > Level.CONCERN:
-                if past_or_others is None:
-                    past_or_others = lexicon.lowering_phrases.spans(words, kept)
-                lowered = _near(past_or_others, hit, " " + kept)
-            level = Level.CONCERN if lowered else rule.level
-            found.append(Match(rule.category, level, hit.group(0).strip(), lowered))
+            reason = ""
+            if rule.level > Level.CONCERN:
+                if rule.lowerable:
+                    if past_or_others is None:
+                        past_or_others = lexicon.lowering_phrases.spans(words, kept)
+                    reason = "past" if _near(past_or_others, hit, " " + kept) else ""
+                if not reason and rule.others_lowerable:
+                    if others is None:
+                        others = lexicon.others_phrases.spans(words, kept)
+                    reason = "others" if _near(others, hit, " " + kept) else ""
+                if not reason:
+                    if soft is None:  # fillers ("lol") kept: they say it is a joke
+                        soft = _any(lexicon.softener_phrases, [words])
+                    reason = "soft" if soft else ""
+            level = Level.CONCERN if reason else rule.level
+            found.append(Match(rule.category, level, hit.group(0).strip(), bool(reason), reason))
         return found
 
 
@@ -655,6 +705,26 @@ def _near(spans: list[tuple[int, int]], hit: re.Match[str], text: str) -> bool:
         else:  # they overlap
             return True
     return False
+
+
+def _any(phrases: _Phrases, every: list[list[str]]) -> bool:
+    return any(phrases.search(w, " ".join(w) + " ") is not None for w in every)
+
+
+def _raise_again(
+    matches: list[Match], every: list[list[str]], lexicons: list[Lexicon]
+) -> list[Match]:
+    """Undo lowering that the message itself contradicts: about someone else but happening now
+    ("my friend said she'll do it tonight and isn't answering"), or a joke marker next to
+    "i'm not joking", or a "never" next to "tonight" (a time now outweighs a denial)."""
+    imminent = any(_any(lex.imminent_phrases, every) for lex in lexicons)
+    serious = any(_any(lex.serious_phrases, every) for lex in lexicons)
+    raised = []
+    for m in matches:
+        if (m.reason == "others" and imminent) or (m.reason == "soft" and (serious or imminent)):
+            m = Match(m.category, Level.URGENT, m.phrase)
+        raised.append(m)
+    return raised
 
 
 def _unique(matches: list[Match]) -> list[Match]:
