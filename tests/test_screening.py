@@ -386,3 +386,41 @@ def test_lowering_says_why() -> None:
     }
     assert {m.reason for m in screener.screen("i want to die lol").matches} == {"soft"}
     assert {m.reason for m in screener.screen("when I was 15 I took 40 pills").matches} == {"past"}
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # short farewells: love or thanks + sorry or goodbye + an ending or a message for someone
+        ("tell my brother i love him. sorry for everything", "urgent"),
+        ("im done. bye. love yall", "urgent"),
+        ("sorry i'm late, tell mum i love her", "none"),
+        ("goodbye for now, love you all, see you next week", "none"),
+        ("los quiero mucho, perdón, ya no puedo más", "urgent"),
+        ("perdón por no venir, los quiero, nos vemos el lunes", "none"),
+        # stroke without the face
+        ("my speech is slurring and my leg feels heavy", "urgent"),
+        ("slurring a bit after wine and my arm is numb lol", "none"),
+        # blood in a place: only when the writer is hurt
+        ("i cut my arm, theres blood on the floor", "urgent"),
+        ("there's blood all over the kitchen, the cat caught a mouse", "none"),
+        ("my heart is racing after my third espresso and i took my pills", "none"),
+        # things that "me van a matar"
+        ("me va a matar el examen de física", "none"),
+        ("mi papá me va a matar cuando vea el coche", "none"),
+        ("mi novio me va a matar, tiene un cuchillo", "urgent"),
+        # ideation over time is concern; now, urgent
+        ("been thinking about suicide on and off for months", "concern"),
+        ("i'm thinking about suicide", "urgent"),
+        ("me corté ayer, no fue profundo", "concern"),
+        ("me corté y es profundo, no para de sangrar", "urgent"),
+        ("quisiera no despertar mañana", "concern"),
+        # violence in the past is lowered; now, not
+        ("my ex hit me years ago", "concern"),
+        ("my ex hit me again tonight", "urgent"),
+        ("i'm at the cliffs, not coming home", "urgent"),
+        ("at the bridge for the sunset, not coming home till late", "none"),
+    ],
+)
+def test_round_six_examples(text: str, level: str) -> None:
+    assert default_screener().screen(text, "en").level.label == level

@@ -441,6 +441,10 @@ class Lexicon:
     # A word to the combinations (their places in `combinations`) whose rarest group holds it:
     # most messages have none, and are ruled out by looking up their words.
     combination_index: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    # The same for rules: a word to the rules (their places in `rules`) that need it, and the
+    # rules any text may match. A clause is searched only with the rules its words allow.
+    rule_index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    open_rules: frozenset[int] = frozenset()
     # The phrases above again, for fast searches (see `_Phrases`): what screening uses.
     idiom_phrases: _Phrases = field(
         default_factory=lambda: _Phrases(substitute=True), repr=False, compare=False
@@ -530,6 +534,29 @@ class Lexicon:
                                    bool(rule.get("others_lowerable", lowerable))))  # fmt: skip
             if self.rule_words is not None:
                 self.rule_words = None if phrases.words is None else self.rule_words | phrases.words
+        index: dict[str, list[int]] = {}
+        open_rules: set[int] = set()
+        for place, listed_rule in enumerate(self.rules):
+            if listed_rule.phrases.scan is None:
+                continue
+            if listed_rule.phrases.words is None:
+                open_rules.add(place)
+                continue
+            for word in listed_rule.phrases.words:
+                index.setdefault(word, []).append(place)
+        self.rule_index = {word: tuple(places) for word, places in index.items()}
+        self.open_rules = frozenset(open_rules)
+
+    def candidate_rules(self, words: list[str]) -> list[Rule]:
+        """The rules, in order, that `words` do not rule out (the others cannot match)."""
+        places = set(self.open_rules)
+        index = self.rule_index
+        for word in words:
+            listed = index.get(word)
+            if listed is not None:
+                places.update(listed)
+        rules = self.rules
+        return [rules[i] for i in sorted(places)]
 
     def _check(self, phrase: str) -> None:
         try:
@@ -563,13 +590,23 @@ class Screener:
     def __init__(self, lexicons: dict[str, Lexicon], default_language: str = "en") -> None:
         self.lexicons = lexicons
         self.default_language = default_language
+        # The lexicons in the order to try them, for each language asked for (few: kept).
+        self._orders: dict[str | None, list[Lexicon]] = {}
+
+    def _order(self, language: str | None) -> list[Lexicon]:
+        lexicons = self._orders.get(language)
+        if lexicons is None:
+            primary = (language or self.default_language).split("-")[0].lower()
+            order = [primary] if primary in self.lexicons else []
+            order += [lang for lang in self.lexicons if lang not in order]
+            lexicons = [self.lexicons[lang] for lang in order]
+            if len(self._orders) < 256:  # any string may come in: stay small
+                self._orders[language] = lexicons
+        return lexicons
 
     def screen(self, text: str, language: str | None = None) -> Screening:
         """Screen in the member's language and, because people mix languages, in the others too."""
-        primary = (language or self.default_language).split("-")[0].lower()
-        order = [primary] if primary in self.lexicons else []
-        order += [lang for lang in self.lexicons if lang not in order]
-        lexicons = [self.lexicons[lang] for lang in order]
+        lexicons = self._order(language)
         matches: list[Match] = []
         every: list[list[str]] = []
         for clause in clauses(text):
@@ -642,13 +679,16 @@ class Screener:
         return found
 
     def _screen_clause(self, words: list[str], lexicon: Lexicon) -> list[Match]:
+        rules = lexicon.candidate_rules(words)
+        if not rules:  # no rule could match: nothing to find
+            return []
         kept = " ".join(w for w in words if w not in lexicon.fillers) + " "
         if lexicon.filler_phrases is not None:
             kept = " ".join(lexicon.filler_phrases.sub(" ", kept).split()) + " "
         if lexicon.idiom_phrases.search(words, kept) is not None:
             # Rules are tried with idioms removed, but only if one matches with them in: removing
             # one changes the text, and results must stay what they have always been.
-            if not any(rule.phrases.search(words, kept) for rule in lexicon.rules):
+            if not any(rule.phrases.search(words, kept) for rule in rules):
                 return []
             kept = lexicon.idiom_phrases.sub(" _ ", kept)
         # (With no idiom, `kept` is unchanged: when no rule matches below, none matched before.)
@@ -658,8 +698,10 @@ class Screener:
         others: list[tuple[int, int]] | None = None
         soft: bool | None = None
         found: list[Match] = []
-        for rule in lexicon.rules:
-            hit = rule.phrases.search(words, kept)
+        spaced = " " + kept
+        for rule in rules:
+            assert rule.phrases.scan is not None  # (rules without one are not candidates)
+            hit = rule.phrases.scan.search(spaced)
             if hit is None:
                 continue
             reason = ""
