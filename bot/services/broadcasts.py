@@ -16,7 +16,13 @@ from bot.core.questions import (
 )
 from bot.core.roles import GroupRole, may_manage_group
 from bot.locales import Catalogue, Markup
-from bot.services.common import actor_for, draft_of, onboarded_member, set_draft
+from bot.services.common import (
+    actor_for,
+    draft_of,
+    drop_previewed_draft,
+    onboarded_member,
+    set_draft,
+)
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.members import Awaiting
 from bot.storage.models import Broadcast, Member, utcnow
@@ -127,13 +133,8 @@ class BroadcastService:
         return [m for m in members if m.telegram_id != author.telegram_id]
 
     async def cancel_draft(self, telegram_id: int, nonce: str) -> None:
-        """Drop this preview's draft (not whatever the person has started since)."""
         async with self.db.uow() as uow:
-            member = await onboarded_member(uow, telegram_id, lock=True)
-            if draft_of(member).get("nonce") == nonce:
-                member.awaiting = None
-                member.draft = None
-                await uow.commit()
+            await drop_previewed_draft(uow, telegram_id, nonce)
 
     async def send(self, telegram_id: int, nonce: str) -> StatusUpdate:
         """Queue the previewed announcement for every recipient, in one transaction."""

@@ -36,5 +36,14 @@ def set_draft(member: Member, draft: dict[str, object] | None) -> None:
     member.draft = json.dumps(draft) if draft is not None else None
 
 
+async def drop_previewed_draft(uow: UnitOfWork, telegram_id: int, nonce: str) -> None:
+    """Cancel on a preview: drop that draft, not whatever the person has started since."""
+    member = await onboarded_member(uow, telegram_id, lock=True)
+    if draft_of(member).get("nonce") == nonce:
+        member.awaiting = None
+        member.draft = None
+        await uow.commit()
+
+
 def refuse(invalid: Invalid) -> InvalidInput:
     return InvalidInput(invalid.reason, **dict(invalid.params))

@@ -32,7 +32,13 @@ from bot.core.questions import (
 from bot.core.roles import GroupRole, may_manage_group
 from bot.core.screening import Level, Screener
 from bot.locales import Catalogue
-from bot.services.common import actor_for, draft_of, onboarded_member, set_draft
+from bot.services.common import (
+    actor_for,
+    draft_of,
+    drop_previewed_draft,
+    onboarded_member,
+    set_draft,
+)
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.members import Awaiting
 from bot.storage.models import Member, PeerGroup, Question, utcnow
@@ -222,13 +228,8 @@ class QuestionService:
             return Submitted(group.name, moderated, flagged)
 
     async def cancel(self, telegram_id: int, nonce: str) -> None:
-        """Drop this preview's draft (not whatever the member has started since)."""
         async with self.db.uow() as uow:
-            member = await onboarded_member(uow, telegram_id, lock=True)
-            if draft_of(member).get("nonce") == nonce:
-                member.draft = None
-                member.awaiting = None
-                await uow.commit()
+            await drop_previewed_draft(uow, telegram_id, nonce)
 
     async def _member_group(
         self, uow: UnitOfWork, member: Member, group_id: int | None

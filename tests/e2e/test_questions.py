@@ -262,3 +262,20 @@ async def test_a_member_who_leaves_before_the_post_does_not_get_it(
         tg, fay.user.id, "Anonymous question #1"))  # fmt: skip
     await fay.sees("passed your reply on")
     await ann.sees("Me too, so I plan something small")
+
+
+async def test_cancel_on_a_preview_sends_nothing(tg: FakeBotApi, start_bot: BotStarter) -> None:
+    await start_bot()
+    _, fay, ann, _, _ = await circle(tg, linked=True)
+    await ann.says("/ask")
+    await ann.says("Never mind this one")
+    await ann.sees("Send it?")
+    preview = tg.sent_messages(ann.user.id)[-1]
+    send = preview["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await ann.presses("Cancel")
+    await ann.sees("Okay, cancelled")
+    await ann.user.press(preview, send)
+    await ann.sees("no longer active")
+    await fay.says("/help")
+    await fay.sees("Commands")
+    assert not any("Never mind this one" in m for m in fay.inbox())
