@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from bot.core.outgoing import OutgoingMessage
-from bot.core.roles import GroupRole, may_manage_group
 from bot.core.schedule import CheckinRule, Due, Rhythm, checkin_due, next_checkin
 from bot.locales import Catalogue, Markup
-from bot.services.common import actor_for, onboarded_member
+from bot.services.common import manages_group, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.notices import queue_notice
 from bot.storage.models import Checkin, CheckinPlan, Member, Membership, utcnow
@@ -221,10 +220,7 @@ class CheckinService:
         since = utcnow() - timedelta(days=days)
         async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
-            assert member.id is not None
-            membership = await uow.memberships.get(group_id, member.id)
-            role = GroupRole(membership.role) if membership else None
-            if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
+            if not await manages_group(uow, member, group_id, self.coordinators):
                 raise NotAllowed
             stmt = (
                 select(

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 
 from bot.core.profile import Invalid
-from bot.core.roles import Actor
+from bot.core.roles import Actor, GroupRole, may_manage_group
 from bot.services.errors import InvalidInput, NeedsOnboarding
 from bot.storage.models import Member
 from bot.storage.uow import UnitOfWork
@@ -24,6 +24,17 @@ def actor_for(member: Member | None, telegram_id: int, coordinators: Iterable[in
         is_coordinator=telegram_id in set(coordinators),
         can_facilitate=bool(member and member.can_facilitate),
     )
+
+
+async def manages_group(
+    uow: UnitOfWork, member: Member, group_id: int, coordinators: Iterable[int]
+) -> bool:
+    """May this member run this group (its facilitator while allowed to facilitate, or a
+    coordinator)?"""
+    assert member.id is not None
+    membership = await uow.memberships.get(group_id, member.id)
+    role = GroupRole(membership.role) if membership else None
+    return may_manage_group(actor_for(member, member.telegram_id, coordinators), role)
 
 
 def draft_of(member: Member) -> dict[str, object]:

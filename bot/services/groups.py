@@ -10,7 +10,7 @@ from bot.core.invites import new_invite_code
 from bot.core.profile import Invalid, clean_group_name
 from bot.core.roles import GroupRole, may_create_group, may_manage_group
 from bot.locales import Catalogue
-from bot.services.common import actor_for, onboarded_member, refuse
+from bot.services.common import actor_for, manages_group, onboarded_member, refuse
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.notices import queue_notice
 from bot.storage.models import Member, Membership, PeerGroup
@@ -120,10 +120,7 @@ class GroupService:
         group = await uow.groups.by_id(group_id)
         if group is None:
             raise NotFound
-        assert member.id is not None
-        membership = await uow.memberships.get(group_id, member.id)
-        role = GroupRole(membership.role) if membership else None
-        if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
+        if not await manages_group(uow, member, group_id, self.coordinators):
             raise NotAllowed
         return group
 

@@ -15,7 +15,7 @@ from bot.core.schedule import (
     next_reminder_slot,
 )
 from bot.locales import Catalogue
-from bot.services.common import actor_for, onboarded_member
+from bot.services.common import actor_for, manages_group, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.notices import queue_notice
 from bot.services.reminders import rule_of, set_next_slot
@@ -86,9 +86,7 @@ class MeetingService:
             group = await uow.groups.by_id(draft.group_id)
             if group is None:
                 raise NotFound
-            membership = await uow.memberships.get(draft.group_id, member.id)
-            role = GroupRole(membership.role) if membership else None
-            if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
+            if not await manages_group(uow, member, draft.group_id, self.coordinators):
                 raise NotAllowed
             timezone = member.timezone or "UTC"
             rule = MeetingRule(
@@ -227,9 +225,7 @@ class MeetingService:
         assert member.id is not None
         if meeting is None or meeting.cancelled_at is not None:
             raise NotFound
-        membership = await uow.memberships.get(meeting.group_id, member.id)
-        role = GroupRole(membership.role) if membership else None
-        if not may_manage_group(actor_for(member, telegram_id, self.coordinators), role):
+        if not await manages_group(uow, member, meeting.group_id, self.coordinators):
             raise NotAllowed
         return member, meeting
 

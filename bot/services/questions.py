@@ -29,13 +29,12 @@ from bot.core.questions import (
     clean_question,
     posting_delay,
 )
-from bot.core.roles import GroupRole, may_manage_group
 from bot.core.screening import Level, Screener
 from bot.locales import Catalogue
 from bot.services.common import (
-    actor_for,
     draft_of,
     drop_previewed_draft,
+    manages_group,
     onboarded_member,
     set_draft,
 )
@@ -356,11 +355,9 @@ class QuestionService:
 
     async def _may_manage(self, uow: UnitOfWork, actor: int, group_id: int) -> bool:
         member = await uow.members.by_telegram_id(actor)
-        if member is None or member.id is None:
+        if member is None:
             return False
-        membership = await uow.memberships.get(group_id, member.id)
-        role = GroupRole(membership.role) if membership else None
-        return may_manage_group(actor_for(member, actor, self.coordinators), role)
+        return await manages_group(uow, member, group_id, self.coordinators)
 
     async def _moderated(
         self, uow: UnitOfWork, actor: int, question_id: int
