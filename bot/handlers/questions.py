@@ -268,6 +268,17 @@ async def relay_reply(update: Update, context: BotContext) -> bool:
     return relayed
 
 
+async def passed_on_as_reply(update: Update, context: BotContext) -> bool:
+    """A private reply to a member's copy of a question: pass it on, and say so."""
+    message = update.effective_message
+    if message is None or message.reply_to_message is None:
+        return False
+    if not await relay_reply(update, context):
+        return False
+    await say(update, context, "questions.reply_sent")
+    return True
+
+
 @edge
 async def on_group_reply(update: Update, context: BotContext) -> None:
     await relay_reply(update, context)  # nothing is said in the group

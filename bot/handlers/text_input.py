@@ -12,7 +12,7 @@ from bot.handlers.common import MAX_INPUT_CHARS, edge, profile_at_start, say
 from bot.handlers.groups import create_group_named
 from bot.handlers.meetings import on_meeting_text
 from bot.handlers.onboarding import apply_name, apply_timezone
-from bot.handlers.questions import on_question_text, on_reject_reason, relay_reply
+from bot.handlers.questions import on_question_text, on_reject_reason, passed_on_as_reply
 from bot.handlers.safety import on_resolution_note
 from bot.services.members import Awaiting
 
@@ -30,8 +30,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     user = update.effective_user
     message = update.effective_message
     assert user is not None and message is not None and message.text is not None
-    if message.reply_to_message is not None and await relay_reply(update, context):
-        await say(update, context, "questions.reply_sent")
+    if await passed_on_as_reply(update, context):
         return
     profile = await profile_at_start(update, context)
     if profile is None or profile.awaiting is None:
@@ -68,10 +67,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
 async def on_private_other(update: Update, context: BotContext) -> None:
     """Stickers, photos, voice notes: kindly say what the bot understands (a captioned reply
     to an anonymous question is passed on like a text one)."""
-    message = update.effective_message
-    replied = message is not None and message.reply_to_message is not None
-    if replied and await relay_reply(update, context):
-        await say(update, context, "questions.reply_sent")
+    if await passed_on_as_reply(update, context):
         return
     await say(update, context, "common.no_text_expected")
 
