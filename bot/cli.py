@@ -27,16 +27,35 @@ def main(argv: list[str] | None = None) -> int:
         "--lexicon", action="append", type=Path, default=[],
         help="an organisation's own lexicon file (may repeat)",
     )  # fmt: skip
+    trainer = sub.add_parser(
+        "train-screener", help="train the screener's learned second stage from labelled files"
+    )
+    trainer.add_argument("--data", type=Path, default=Path("tests/data"),
+                         help="folder with the labelled .jsonl sets")  # fmt: skip
+    trainer.add_argument("--version", required=True, help="the model's version, e.g. 2026.11-1")
     args = parser.parse_args(argv)
     command = args.command or "run"
 
     if command == "screen":
-        from bot.core.screening import Screener, load_lexicons
+        from bot.core.screening import Screener, load_learned_stage, load_lexicons
 
-        screener = Screener(load_lexicons(extra=args.lexicon))
+        screener = Screener(load_lexicons(extra=args.lexicon), learned=load_learned_stage())
         for line in sys.stdin:
             print(json.dumps(screen_line(screener, line, args.jsonl, args.lang),
                              ensure_ascii=False), flush=True)  # fmt: skip
+        return 0
+
+    if command == "train-screener":
+        from bot.core.screening_model import MODEL_PATH
+        from bot.core.screening_training import TRAINING_FILES, train_from_files
+
+        stage, figures = train_from_files([args.data / name for name in TRAINING_FILES],
+                                          args.version)  # fmt: skip
+        stage.save(MODEL_PATH)
+        print(f"saved {MODEL_PATH} (version {stage.version})")
+        print("on files each model did not see, the model alone:")
+        for name, value in figures.items():
+            print(f"  {name}: {value:.3f}")
         return 0
 
     if command == "keygen":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -10,6 +11,15 @@ import pytest
 from bot.core.screening import Level, Screener, default_screener, load_lexicons
 
 EVAL_SET = Path(__file__).parent / "data" / "screening_eval.jsonl"
+
+
+@functools.cache
+def lexicon_alone() -> Screener:
+    """The rule tests below are about the lexicon's rules; the learned stage behind it has its
+    own tests (test_screening_model.py)."""
+    return Screener(load_lexicons())
+
+
 # Targets from the safety issue; the test keeps the measured figures from getting worse.
 URGENT_RECALL_MIN = 0.97
 ANY_RECALL_MIN = 0.95
@@ -206,7 +216,7 @@ def test_phrases_that_could_never_match_are_refused(tmp_path: Path, phrase: str)
     ],
 )
 def test_numbers_are_kept(text: str, level: str) -> None:
-    assert default_screener().screen(text, "en").level.label == level
+    assert lexicon_alone().screen(text, "en").level.label == level
 
 
 @pytest.mark.parametrize(
@@ -221,7 +231,7 @@ def test_numbers_are_kept(text: str, level: str) -> None:
     ],
 )  # fmt: skip
 def test_lowering_needs_the_past_or_other_person_close_to_the_match(text: str, level: str) -> None:
-    assert default_screener().screen(text, "en").level.label == level
+    assert lexicon_alone().screen(text, "en").level.label == level
 
 
 @pytest.mark.parametrize(
@@ -251,7 +261,7 @@ def test_lowering_needs_the_past_or_other_person_close_to_the_match(text: str, l
     ],
 )
 def test_combinations_and_indirect_phrasings(text: str, level: str) -> None:
-    assert default_screener().screen(text, "en").level.label == level
+    assert lexicon_alone().screen(text, "en").level.label == level
 
 
 def test_repeated_letters_collapse_only_from_three() -> None:
@@ -314,7 +324,7 @@ def test_repeated_letters_collapse_only_from_three() -> None:
     ],
 )
 def test_structural_combinations(text: str, level: str) -> None:
-    assert default_screener().screen(text, "en").level.label == level
+    assert lexicon_alone().screen(text, "en").level.label == level
 
 
 def test_combinations_are_looked_up_by_their_rarest_words() -> None:
@@ -376,7 +386,7 @@ def test_combinations_are_looked_up_by_their_rarest_words() -> None:
     ],
 )
 def test_round_five_examples(text: str, level: str) -> None:
-    assert default_screener().screen(text, "en").level.label == level
+    assert lexicon_alone().screen(text, "en").level.label == level
 
 
 def test_lowering_says_why() -> None:
@@ -423,74 +433,70 @@ def test_lowering_says_why() -> None:
     ],
 )
 def test_round_six_examples(text: str, level: str) -> None:
-    assert default_screener().screen(text, "en").level.label == level
+    assert lexicon_alone().screen(text, "en").level.label == level
 
 
 # Round seven (en-2026.11-7, es-2026.11-7): families from three new training sets, and ordinary
 # messages that share their words. Checked with the lexicon alone.
-_LEXICON_ONLY: Screener | None = None
 
 
 @pytest.mark.parametrize(
     ("text", "lang", "level"),
     [
-        ('gonna end it after work, nobody will even notice', 'en', 'urgent'),
-        ('im finishing it this evening', 'en', 'urgent'),
-        ('taking everything tonight and making sure i dont wake up', 'en', 'urgent'),
-        ("mum passed in march. i'm going to be with her tonight, i've decided", 'en', 'urgent'),
-        ('dad died last year, going to be with her family tonight for his birthday', 'en', 'none'),
-        ('not running away, i mean leaving for good. tonight', 'en', 'urgent'),
-        ('leaving for good, new job in leeds starts monday, bye all', 'en', 'none'),
-        ('i picked a date. thursday, after my mums birthday', 'en', 'urgent'),
-        ('we picked a date for the wedding, saturday in june', 'en', 'none'),
-        ("wrote the letters, one for each of them. it's happening saturday", 'en', 'urgent'),
-        ('wrote thank you cards for the team, posting them friday', 'en', 'none'),
-        ('counted them twice. should be enough', 'en', 'urgent'),
-        ('got tablets from four different pharmacies so nobody would ask', 'en', 'urgent'),
-        ('my stepdad keeps a rifle in the wardrobe and i found the key', 'en', 'urgent'),
-        ('my uncle keeps a rifle in the cabinet for hunting season', 'en', 'none'),
-        ('on the station platform and i keep looking at the edge', 'en', 'urgent'),
-        ("at the station, train delayed again, it's quiet here", 'en', 'none'),
-        ("i relapsed tonight and it's still going, it won't stop", 'en', 'urgent'),
-        ('sitting on the bathroom floor with the blade', 'en', 'urgent'),
-        ('sitting on the floor cutting paper snowflakes with my niece', 'en', 'none'),
-        ('banged my head on the wall again and again, now seeing double', 'en', 'urgent'),
-        ('hit my head on the cupboard and felt dizzy for a sec lol', 'en', 'none'),
-        ("he's got a knife and he's between me and the door", 'en', 'urgent'),
-        ("my brother's got his baseball bat, he's outside practising", 'en', 'none'),
-        ('she pinned me against the wall and says next time is worse', 'en', 'urgent'),
-        ("my ex found where i live and he's outside in a car", 'en', 'urgent'),
-        ('my stalker ex found me and is in the car park now', 'en', 'urgent'),
-        ('my sister stabbed me in the back and told everyone', 'en', 'none'),
-        ('mixed my sleeping pills with wine and everything is spinning', 'en', 'urgent'),
-        ("my son is diabetic and he's confused and slurring", 'en', 'urgent'),
-        ("inhaler isn't working and it's getting worse", 'en', 'urgent'),
-        ('chest feels crushed and my left arm is numb, probably anxiety', 'en', 'urgent'),
-        ('new blood pressure pills make me dizzy, doctor says it settles', 'en', 'none'),
-        ("got my blood taken today and didn't faint", 'en', 'none'),
-        ('i ruin everything i touch', 'en', 'concern'),
-        ('cant imagine any future for me', 'en', 'concern'),
-        ("some nights i pray i don't wake up", 'en', 'concern'),
-        ('it should have been me instead', 'en', 'concern'),
-        ('i know exactly where the razors are', 'en', 'concern'),
-        ("my flatmate self harms and i don't know what to say", 'en', 'concern'),
-        ('im gonna kms if this printer doesnt work', 'en', 'none'),
-        ('dice que de esta casa no salgo viva', 'es', 'urgent'),
-        ('me ha apretado el cuello y está en el salón', 'es', 'urgent'),
-        ('estoy en el baño haciéndome daño', 'es', 'urgent'),
-        ('ya elegí la fecha, el sábado lo hago', 'es', 'urgent'),
-        ('elegimos la fecha de la boda, el sábado', 'es', 'none'),
-        ('dejé una carta para cada uno, es mañana temprano', 'es', 'urgent'),
-        ('mezclé las pastillas con vino y me siento muy mal', 'es', 'urgent'),
-        ('mi padre tiene la cara caída de un lado y no le salen las palabras', 'es', 'urgent'),
-        ('no valgo para nada', 'es', 'concern'),
-        ('uso mangas largas para que no vean las marcas', 'es', 'concern'),
-        ('recaí con el tabaco el finde, vuelta a empezar', 'es', 'none'),
-        ('mi mamá me va a matar si ve el boletín', 'es', 'none'),
+        ("gonna end it after work, nobody will even notice", "en", "urgent"),
+        ("im finishing it this evening", "en", "urgent"),
+        ("taking everything tonight and making sure i dont wake up", "en", "urgent"),
+        ("mum passed in march. i'm going to be with her tonight, i've decided", "en", "urgent"),
+        ("dad died last year, going to be with her family tonight for his birthday", "en", "none"),
+        ("not running away, i mean leaving for good. tonight", "en", "urgent"),
+        ("leaving for good, new job in leeds starts monday, bye all", "en", "none"),
+        ("i picked a date. thursday, after my mums birthday", "en", "urgent"),
+        ("we picked a date for the wedding, saturday in june", "en", "none"),
+        ("wrote the letters, one for each of them. it's happening saturday", "en", "urgent"),
+        ("wrote thank you cards for the team, posting them friday", "en", "none"),
+        ("counted them twice. should be enough", "en", "urgent"),
+        ("got tablets from four different pharmacies so nobody would ask", "en", "urgent"),
+        ("my stepdad keeps a rifle in the wardrobe and i found the key", "en", "urgent"),
+        ("my uncle keeps a rifle in the cabinet for hunting season", "en", "none"),
+        ("on the station platform and i keep looking at the edge", "en", "urgent"),
+        ("at the station, train delayed again, it's quiet here", "en", "none"),
+        ("i relapsed tonight and it's still going, it won't stop", "en", "urgent"),
+        ("sitting on the bathroom floor with the blade", "en", "urgent"),
+        ("sitting on the floor cutting paper snowflakes with my niece", "en", "none"),
+        ("banged my head on the wall again and again, now seeing double", "en", "urgent"),
+        ("hit my head on the cupboard and felt dizzy for a sec lol", "en", "none"),
+        ("he's got a knife and he's between me and the door", "en", "urgent"),
+        ("my brother's got his baseball bat, he's outside practising", "en", "none"),
+        ("she pinned me against the wall and says next time is worse", "en", "urgent"),
+        ("my ex found where i live and he's outside in a car", "en", "urgent"),
+        ("my stalker ex found me and is in the car park now", "en", "urgent"),
+        ("my sister stabbed me in the back and told everyone", "en", "none"),
+        ("mixed my sleeping pills with wine and everything is spinning", "en", "urgent"),
+        ("my son is diabetic and he's confused and slurring", "en", "urgent"),
+        ("inhaler isn't working and it's getting worse", "en", "urgent"),
+        ("chest feels crushed and my left arm is numb, probably anxiety", "en", "urgent"),
+        ("new blood pressure pills make me dizzy, doctor says it settles", "en", "none"),
+        ("got my blood taken today and didn't faint", "en", "none"),
+        ("i ruin everything i touch", "en", "concern"),
+        ("cant imagine any future for me", "en", "concern"),
+        ("some nights i pray i don't wake up", "en", "concern"),
+        ("it should have been me instead", "en", "concern"),
+        ("i know exactly where the razors are", "en", "concern"),
+        ("my flatmate self harms and i don't know what to say", "en", "concern"),
+        ("im gonna kms if this printer doesnt work", "en", "none"),
+        ("dice que de esta casa no salgo viva", "es", "urgent"),
+        ("me ha apretado el cuello y está en el salón", "es", "urgent"),
+        ("estoy en el baño haciéndome daño", "es", "urgent"),
+        ("ya elegí la fecha, el sábado lo hago", "es", "urgent"),
+        ("elegimos la fecha de la boda, el sábado", "es", "none"),
+        ("dejé una carta para cada uno, es mañana temprano", "es", "urgent"),
+        ("mezclé las pastillas con vino y me siento muy mal", "es", "urgent"),
+        ("mi padre tiene la cara caída de un lado y no le salen las palabras", "es", "urgent"),
+        ("no valgo para nada", "es", "concern"),
+        ("uso mangas largas para que no vean las marcas", "es", "concern"),
+        ("recaí con el tabaco el finde, vuelta a empezar", "es", "none"),
+        ("mi mamá me va a matar si ve el boletín", "es", "none"),
     ],
 )
 def test_round_seven_examples(text: str, lang: str, level: str) -> None:
-    global _LEXICON_ONLY
-    if _LEXICON_ONLY is None:
-        _LEXICON_ONLY = Screener(load_lexicons())
-    assert _LEXICON_ONLY.screen(text, lang).level.label == level
+    assert lexicon_alone().screen(text, lang).level.label == level

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
+from bot.core.screening_model import MODEL_PATH, LearnedStage
+
 
 class Level(IntEnum):
     NONE = 0
@@ -53,6 +55,9 @@ class Match:
     # Why it was lowered: "past", "others" (someone else), "soft" (a joke, a film, a dream, "i'd
     # never"); "" if it was not.
     reason: str = ""
+    # Found by the learned second stage rather than a lexicon phrase: `phrase` then holds the
+    # words that weighed most.
+    learned: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class Screening:
             "categories": self.categories,
             "matches": [
                 {"category": m.category, "level": m.level.label, "text": m.phrase,
-                 "lowered": m.lowered}
+                 "lowered": m.lowered, "learned": m.learned}
                 for m in self.matches
             ],
         }  # fmt: skip
@@ -410,7 +415,10 @@ class Combination:
     def possible(self, words: set[str]) -> bool:
         """Whether `words` (all of a message's) hold a word for every group: if not, the
         combination cannot match, and is not searched."""
-        return all(not need.isdisjoint(words) for need in self.needs)
+        for need in self.needs:  # noqa: SIM110 - a loop, not all(...): runs for most messages
+            if need.isdisjoint(words):
+                return False
+        return True
 
     def search(self, words: set[str], text: str) -> str | None:
         """What was found, or None. `text` is the words joined, with a space either side."""
@@ -445,6 +453,9 @@ class Lexicon:
     # rules any text may match. A clause is searched only with the rules its words allow.
     rule_index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
     open_rules: frozenset[int] = frozenset()
+    # The two indexes' words, as sets: a text's words are intersected with them in C.
+    rule_keys: frozenset[str] = frozenset()
+    combination_keys: frozenset[str] = frozenset()
     # The phrases above again, for fast searches (see `_Phrases`): what screening uses.
     idiom_phrases: _Phrases = field(
         default_factory=lambda: _Phrases(substitute=True), repr=False, compare=False
@@ -545,16 +556,16 @@ class Lexicon:
             for word in listed_rule.phrases.words:
                 index.setdefault(word, []).append(place)
         self.rule_index = {word: tuple(places) for word, places in index.items()}
+        self.rule_keys = frozenset(self.rule_index)
+        self.combination_keys = frozenset(self.combination_index)
         self.open_rules = frozenset(open_rules)
 
     def candidate_rules(self, words: list[str]) -> list[Rule]:
         """The rules, in order, that `words` do not rule out (the others cannot match)."""
         places = set(self.open_rules)
         index = self.rule_index
-        for word in words:
-            listed = index.get(word)
-            if listed is not None:
-                places.update(listed)
+        for word in self.rule_keys.intersection(words):  # (the intersection is done in C)
+            places.update(index[word])
         rules = self.rules
         return [rules[i] for i in sorted(places)]
 
@@ -587,9 +598,15 @@ def load_lexicons(
 
 # ----------------------------------------------------------------------------- screening
 class Screener:
-    def __init__(self, lexicons: dict[str, Lexicon], default_language: str = "en") -> None:
+    def __init__(
+        self,
+        lexicons: dict[str, Lexicon],
+        default_language: str = "en",
+        learned: LearnedStage | None = None,
+    ) -> None:
         self.lexicons = lexicons
         self.default_language = default_language
+        self.learned = learned  # a second stage that may raise the level, never lower it
         # The lexicons in the order to try them, for each language asked for (few: kept).
         self._orders: dict[str | None, list[Lexicon]] = {}
 
@@ -623,6 +640,10 @@ class Screener:
             for lexicon in lexicons:
                 if lexicon.combinations:
                     matches += self._combinations(every, lexicon)
+        if self.learned is not None and every and not any(m.level is Level.URGENT for m in matches):
+            learned = self._learned(every, self.learned, matches, lexicons)
+            if learned is not None:
+                matches.append(learned)
         if not matches:
             return Screening(Level.NONE)
         if any(m.reason in ("others", "soft") for m in matches):
@@ -630,14 +651,35 @@ class Screener:
         level = max(m.level for m in matches)
         return Screening(level, tuple(_unique(matches)))
 
+    @staticmethod
+    def _learned(
+        every: list[list[str]], stage: LearnedStage, matches: list[Match], lexicons: list[Lexicon]
+    ) -> Match | None:
+        """The second stage's match, if it finds more than the lexicon did."""
+        judgement = stage.judge(every)
+        if not judgement.is_crisis:
+            return None
+        level, reason = Level.CONCERN, ""
+        if judgement.is_urgent:
+            if any(m.lowered for m in matches):
+                # What the lexicon lowered on purpose (the past, someone else, a joke) stays
+                # lowered: the model has no better idea of who or when.
+                reason = next(m.reason for m in matches if m.lowered)
+            elif any(_any(lexicon.softener_phrases, every) for lexicon in lexicons):
+                reason = "soft"  # a joke, a film, "lol": as for the lexicon's own matches
+            else:
+                level = Level.URGENT
+        if level <= max((m.level for m in matches), default=Level.NONE):
+            return None
+        category, evidence = stage.explain(judgement)
+        return Match(category, level, " · ".join(evidence), bool(reason), reason, learned=True)
+
     def _combinations(self, every: list[list[str]], lexicon: Lexicon) -> list[Match]:
         everything = set().union(*every)
         index = lexicon.combination_index
         places: set[int] = set()
-        for word in everything:
-            listed = index.get(word)
-            if listed is not None:
-                places.update(listed)
+        for word in lexicon.combination_keys.intersection(everything):  # (in C)
+            places.update(index[word])
         if not places:
             return []
         combinations = lexicon.combinations
@@ -682,9 +724,12 @@ class Screener:
         rules = lexicon.candidate_rules(words)
         if not rules:  # no rule could match: nothing to find
             return []
-        kept = " ".join(w for w in words if w not in lexicon.fillers) + " "
+        fillers = lexicon.fillers
+        kept = " ".join([w for w in words if w not in fillers]) + " "
         if lexicon.filler_phrases is not None:
-            kept = " ".join(lexicon.filler_phrases.sub(" ", kept).split()) + " "
+            spaced, removed = lexicon.filler_phrases.subn(" ", kept)
+            if removed:
+                kept = " ".join(spaced.split()) + " "
         if lexicon.idiom_phrases.search(words, kept) is not None:
             # Rules are tried with idioms removed, but only if one matches with them in: removing
             # one changes the text, and results must stay what they have always been.
@@ -763,7 +808,9 @@ def _raise_again(
     serious = any(_any(lex.serious_phrases, every) for lex in lexicons)
     raised = []
     for m in matches:
-        if (m.reason == "others" and imminent) or (m.reason == "soft" and (serious or imminent)):
+        if m.learned:  # the model's score already weighed these words; no second go
+            pass
+        elif (m.reason == "others" and imminent) or (m.reason == "soft" and (serious or imminent)):
             m = Match(m.category, Level.URGENT, m.phrase)
         raised.append(m)
     return raised
@@ -785,5 +832,15 @@ _default: Screener | None = None
 def default_screener() -> Screener:
     global _default
     if _default is None:
-        _default = Screener(load_lexicons())
+        _default = Screener(load_lexicons(), learned=load_learned_stage())
     return _default
+
+
+def load_learned_stage(path: Path = MODEL_PATH) -> LearnedStage:
+    """The shipped second stage. Missing, it is an error, not a quieter screener."""
+    return LearnedStage.load(path)
+
+
+def message_words(text: str) -> list[list[str]]:
+    """Each clause's normalised words, as screening sees them (for training the second stage)."""
+    return [words for clause in clauses(text) if (words := normalise_words(clause))]

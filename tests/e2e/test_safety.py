@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core.screening import Level, Screener, load_lexicons
 from tests.e2e.conftest import COORDINATOR_ID, BotStarter, ClockAt, MovableClock
 from tests.e2e.people import invite_code_in, onboard
 from tests.tgfake.server import FakeBotApi
@@ -90,6 +91,26 @@ async def test_an_edited_message_and_several_messages_join_one_escalation(
     await ann.sees("glad you told us")
     alerts = [m for m in tg.sent_messages(cora.user.id) if "Urgent" in m["text"]]
     assert len(alerts) == 1  # joined the open escalation: no second page
+
+
+# No lexicon phrase covers this farewell: only the learned second stage finds it.
+UNLISTED_FAREWELL = "I am going to the station now, to the fast train, i am sorry mum"
+
+
+async def test_wording_no_lexicon_lists_still_reaches_a_coordinator(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    assert Screener(load_lexicons()).screen(UNLISTED_FAREWELL, "en").level is Level.NONE
+    await start_bot()
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    ann = tg.person("Ann")
+    await onboard(ann, "Annie", city="London")
+    await ann.says(UNLISTED_FAREWELL)
+    reply = await ann.sees("glad you told us")
+    assert "Samaritans" in reply
+    alert = await cora.sees("Urgent — someone may be in danger")
+    assert "Annie" in alert and "fast train" in alert
 
 
 async def test_nobody_acknowledges_so_every_coordinator_is_paged_again(

@@ -1,0 +1,360 @@
+"""A learned second stage behind the lexicon, which can only raise a level.
+
+The lexicon (`screening.py`) finds what people who know crisis work wrote down; messages phrased
+in ways nobody wrote down ("keep hoping i won't wake up") slip past it. This stage is a small
+linear model (logistic regression) over the same normalised words — so case, look-alikes,
+leetspeak and repeated letters are already undone — and pairs of them, trained on the labelled
+messages in the project's data and shipped as a data file (`screening_model.json`): nothing is
+downloaded, and scoring is two dictionary look-ups per word.
+
+Two scores: "urgent" (page a human) and "crisis" (urgent or concern: a coordinator should look).
+Their thresholds are chosen when training, on messages each model did not see, so that ordinary
+messages rarely page (see `train`). It never lowers what the lexicon found and never silences
+it: the screener takes the higher of the two.
+
+Pure Python, no I/O except loading and saving the weights when asked to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "locales" / "lexicon" / "screening_model.json"
+FEATURES_VERSION = 1
+
+
+def features(clauses: Sequence[Sequence[str]]) -> set[str]:
+    """The features of a message, from its clauses' normalised words (`normalise_words`): each
+    word and each pair of neighbours, with "^" for a clause's start. (Pairs one word apart and
+    pieces of words, for typos, were tried: no better on files the model had not seen, and
+    slower.)"""
+    found: set[str] = set()
+    add = found.add
+    for words in clauses:
+        previous = "^"
+        for word in words:
+            add(word)
+            add(f"{previous} {word}")
+            previous = word
+    return found
+
+
+_NOTHING = itertools.repeat(0j)  # what a feature with no weight adds
+
+
+def _evidence_text(feature: str) -> str:
+    """A feature as a coordinator can read it: "^ kms" is "kms"."""
+    return feature.removeprefix("^ ")
+
+
+class Judgement(NamedTuple):  # (a tuple: made for nearly every message, and cheap to make)
+    urgent: float  # the scores (log-odds) and whether they pass their thresholds
+    crisis: float
+    is_urgent: bool
+    is_crisis: bool
+    found: set[str]  # the message's features, for `LearnedStage.explain`
+
+
+@dataclass
+class LinearScore:
+    bias: float
+    weights: dict[str, float]
+    threshold: float  # on the log-odds
+
+
+@dataclass
+class LearnedStage:
+    version: str
+    urgent: LinearScore
+    crisis: LinearScore
+    # Which crisis category a raised message most likely is: per category, bias and weights.
+    categories: dict[str, tuple[float, dict[str, float]]] = field(default_factory=dict)
+    trained_on: dict[str, str] = field(default_factory=dict)  # data file name -> sha256
+
+    # Both scores' weights in one table, as `urgent + crisis·j`: one look-up per feature, and
+    # one `sum` gives both scores (the real and imaginary parts). This runs for nearly every
+    # message; a Python loop over the features took as long as the whole lexicon's rules.
+    _both: dict[str, complex] = field(init=False, repr=False, compare=False)
+    # The categories' weights the same way: a feature to its weight in each category.
+    _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _per_category: dict[str, tuple[float, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        u, c = self.urgent.weights, self.crisis.weights
+        self._both = {f: complex(u.get(f, 0.0), c.get(f, 0.0)) for f in u.keys() | c.keys()}
+        self._names = tuple(sorted(self.categories))
+        tables = [self.categories[name][1] for name in self._names]
+        every = set().union(*tables) if tables else set()
+        self._per_category = {f: tuple(t.get(f, 0.0) for t in tables) for f in every}
+
+    def _category(self, found: set[str]) -> str:
+        if not self._names:
+            return ""
+        sums = [0.0] * len(self._names)
+        table = self._per_category
+        for feature in found:
+            row = table.get(feature)
+            if row is not None:
+                sums = [a + b for a, b in zip(sums, row, strict=True)]
+        scale = _scale(len(found))
+        totals = [self.categories[name][0] + scale * total
+                  for name, total in zip(self._names, sums, strict=True)]  # fmt: skip
+        return self._names[max(range(len(totals)), key=totals.__getitem__)]
+
+    def judge(self, clauses: Sequence[Sequence[str]]) -> Judgement:
+        found = features(clauses)
+        total = sum(map(self._both.get, found, _NOTHING))  # both sums at once, in C
+        scale = _scale(len(found))
+        urgent = self.urgent.bias + scale * total.real
+        crisis = self.crisis.bias + scale * total.imag
+        is_urgent = urgent >= self.urgent.threshold
+        is_crisis = is_urgent or crisis >= self.crisis.threshold
+        return Judgement(urgent, crisis, is_urgent, is_crisis, found)
+
+    def explain(self, judgement: Judgement) -> tuple[str, tuple[str, ...]]:
+        """The most likely crisis category and the (up to three) features that weighed most:
+        asked only for a message the model raises, so it may take its time."""
+        found = judgement.found
+        weights = (self.urgent if judgement.is_urgent else self.crisis).weights
+        weighed = heapq.nlargest(8, found & weights.keys(), key=weights.__getitem__)
+        evidence = tuple(dict.fromkeys(_evidence_text(f) for f in weighed if weights[f] > 0.0))
+        return self._category(found), evidence[:3]
+
+    # ------------------------------------------------------------------------- the file
+    def to_json(self) -> dict[str, object]:
+        """Compact: one row per feature, `[urgent, crisis]`, and one per category feature."""
+        u, c = self.urgent.weights, self.crisis.weights
+        names = sorted(self.categories)
+        tables = [self.categories[name][1] for name in names]
+        return {
+            "version": self.version,
+            "features": FEATURES_VERSION,
+            "trained_on": self.trained_on,
+            "urgent": _head(self.urgent),
+            "crisis": _head(self.crisis),
+            "weights": {f: [_round(u.get(f, 0.0)), _round(c.get(f, 0.0))]
+                        for f in sorted(u.keys() | c.keys())},
+            "categories": {
+                "names": names,
+                "biases": [_round(self.categories[name][0]) for name in names],
+                "weights": {f: [_round(t.get(f, 0.0)) for t in tables]
+                            for f in sorted(set().union(*tables))},
+            },
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LearnedStage:
+        if data.get("features") != FEATURES_VERSION:
+            raise ValueError(
+                f"screening model was made for features v{data.get('features')}, "
+                f"this code makes v{FEATURES_VERSION}: retrain it (peerbot train-screener)"
+            )
+        rows: dict[str, list[float]] = data["weights"]
+        urgent = {f: w[0] for f, w in rows.items() if w[0]}
+        crisis = {f: w[1] for f, w in rows.items() if w[1]}
+        listed = data["categories"]
+        names: list[str] = listed["names"]
+        categories = {
+            name: (float(listed["biases"][i]),
+                   {f: w[i] for f, w in listed["weights"].items() if w[i]})
+            for i, name in enumerate(names)
+        }  # fmt: skip
+        return cls(
+            str(data["version"]),
+            LinearScore(float(data["urgent"]["bias"]), urgent, float(data["urgent"]["threshold"])),
+            LinearScore(float(data["crisis"]["bias"]), crisis, float(data["crisis"]["threshold"])),
+            categories,
+            {str(k): str(v) for k, v in data.get("trained_on", {}).items()},
+        )
+
+    def save(self, path: Path) -> None:
+        text = json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        path.write_text(text + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> LearnedStage:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _linear(part: tuple[float, dict[str, float]], found: set[str]) -> float:
+    bias, weights = part
+    return bias + _scale(len(found)) * sum(weights.get(f, 0.0) for f in found)
+
+
+def _scale(count: int) -> float:
+    """Each feature's value: long messages have many features, and their sum should not
+    outweigh a short message's by length alone."""
+    return count**-NORM if count else 1.0
+
+
+def _head(score: LinearScore) -> dict[str, float]:
+    return {"bias": _round(score.bias), "threshold": _round(score.threshold)}
+
+
+def _round(value: float) -> float:
+    return round(value, 3)
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- training
+@dataclass(frozen=True)
+class Example:
+    found: frozenset[str]
+    label: str  # "urgent", "concern" or "none"
+    category: str
+    group: str  # which data file: thresholds are chosen on files a model did not see
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How often messages unlike the training data may be raised, on data a model did not see."""
+
+    ordinary_paging: float = 0.01  # ordinary messages the model alone would page for
+    ordinary_review: float = 0.04  # ordinary messages it would put in the review queue
+
+
+# Chosen by scoring each of the training files D, E, F (the lexicon was never tuned on them)
+# with models trained on the other files; the differences between nearby settings were within
+# a message or two. Pruning keeps the file small (~0.6 MB) and the look-ups fast.
+EPOCHS = 20
+L2 = 1e-4
+RATE = 0.3
+MIN_COUNT = 2  # a feature must be in this many training messages to get a weight
+PRUNE = 0.5
+CATEGORY_PRUNE = 1.5
+NORM = 0.5
+
+
+def _fit(
+    examples: Sequence[Example], positive: Callable[[Example], bool], seed: int = 7
+) -> tuple[float, dict[str, float]]:
+    """Logistic regression by AdaGrad, classes weighted to balance; deterministic."""
+    counts: dict[str, int] = {}
+    for example in examples:
+        for feature in example.found:
+            counts[feature] = counts.get(feature, 0) + 1
+    kept = {f for f, n in counts.items() if n >= MIN_COUNT}
+    rows = [([f for f in sorted(e.found) if f in kept], positive(e), _scale(len(e.found)))
+            for e in examples]  # fmt: skip
+    n_positive = sum(1 for _, y, _ in rows if y) or 1
+    n_negative = (len(rows) - n_positive) or 1
+    class_weight = {True: len(rows) / (2 * n_positive), False: len(rows) / (2 * n_negative)}
+    weights: dict[str, float] = dict.fromkeys(kept, 0.0)
+    squares: dict[str, float] = dict.fromkeys(kept, 1e-8)
+    bias, bias_square = 0.0, 1e-8
+    order = list(range(len(rows)))
+    shuffle = random.Random(seed).shuffle  # noqa: S311 - an order to learn in, not a secret
+    for _ in range(EPOCHS):
+        shuffle(order)
+        for index in order:
+            found, y, scale = rows[index]
+            z = bias + scale * sum(weights[f] for f in found)
+            p = 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
+            gradient = (p - (1.0 if y else 0.0)) * class_weight[y]
+            for feature in found:
+                g = gradient * scale + L2 * weights[feature]
+                squares[feature] += g * g
+                weights[feature] -= RATE * g / math.sqrt(squares[feature])
+            bias_square += gradient * gradient
+            bias -= RATE * gradient / math.sqrt(bias_square)
+    # Features that barely move a score are left out: a smaller file, the same judgements.
+    return bias, {f: w for f, w in weights.items() if abs(w) >= PRUNE}
+
+
+def _threshold(scores: list[float], allowed: float) -> float:
+    """The lowest threshold that lets at most `allowed` of these (ordinary) scores pass."""
+    ranked = sorted(scores, reverse=True)
+    may_pass = math.floor(allowed * len(ranked))
+    if may_pass >= len(ranked):
+        return -math.inf
+    return ranked[may_pass] + 1e-6  # strictly above the first one that must not pass
+
+
+def train(
+    examples: Sequence[Example],
+    version: str,
+    limits: Limits = Limits(),
+    trained_on: dict[str, str] | None = None,
+    with_categories: bool = True,
+) -> tuple[LearnedStage, dict[str, float]]:
+    """Train on every example; choose thresholds on out-of-group scores (each data file is
+    scored by models trained on the others). Returns the stage and its out-of-group figures."""
+    groups = sorted({e.group for e in examples})
+    urgent_scores: list[tuple[float, Example]] = []
+    crisis_scores: list[tuple[float, Example]] = []
+    for group in groups:
+        inside = [e for e in examples if e.group != group]
+        outside = [e for e in examples if e.group == group]
+        if not inside or not outside:
+            continue
+        u_bias, u_weights = _fit(inside, _is_urgent)
+        c_bias, c_weights = _fit(inside, _is_crisis)
+        for example in outside:
+            urgent_scores.append((_linear((u_bias, u_weights), set(example.found)), example))
+            crisis_scores.append((_linear((c_bias, c_weights), set(example.found)), example))
+    ordinary_u = [s for s, e in urgent_scores if e.label == "none"]
+    ordinary_c = [s for s, e in crisis_scores if e.label == "none"]
+    urgent_threshold = _threshold(ordinary_u, limits.ordinary_paging) if ordinary_u else 0.0
+    crisis_threshold = _threshold(ordinary_c, limits.ordinary_review) if ordinary_c else 0.0
+
+    u_bias, u_weights = _fit(examples, _is_urgent)
+    c_bias, c_weights = _fit(examples, _is_crisis)
+    categories: dict[str, tuple[float, dict[str, float]]] = {}
+    risky = [e for e in examples if e.label != "none"]
+    for name in sorted({e.category for e in risky}) if with_categories else ():
+        bias, weights = _fit(risky, _in_category(name))
+        # Only for naming a raised message's category: the strong weights are enough.
+        categories[name] = (bias, {f: w for f, w in weights.items() if abs(w) >= CATEGORY_PRUNE})
+    stage = LearnedStage(
+        version,
+        LinearScore(u_bias, u_weights, urgent_threshold),
+        LinearScore(c_bias, c_weights, crisis_threshold),
+        categories,
+        trained_on or {},
+    )
+    figures = _figures(urgent_scores, crisis_scores, urgent_threshold, crisis_threshold)
+    return stage, figures
+
+
+def _in_category(name: str) -> Callable[[Example], bool]:
+    return lambda example: example.category == name
+
+
+def _is_urgent(example: Example) -> bool:
+    return example.label == "urgent"
+
+
+def _is_crisis(example: Example) -> bool:
+    return example.label != "none"
+
+
+def _figures(
+    urgent_scores: list[tuple[float, Example]],
+    crisis_scores: list[tuple[float, Example]],
+    urgent_threshold: float,
+    crisis_threshold: float,
+) -> dict[str, float]:
+    def share(hits: list[bool]) -> float:
+        return sum(hits) / len(hits) if hits else 0.0
+
+    raised_u = {id(e): s >= urgent_threshold for s, e in urgent_scores}
+    raised_c = {id(e): s >= crisis_threshold or raised_u[id(e)] for s, e in crisis_scores}
+    examples = [e for _, e in urgent_scores]
+    return {
+        "urgent_recall": share([raised_u[id(e)] for e in examples if e.label == "urgent"]),
+        "crisis_recall": share([raised_c[id(e)] for e in examples if e.label != "none"]),
+        "ordinary_paging": share([raised_u[id(e)] for e in examples if e.label == "none"]),
+        "ordinary_review": share([raised_c[id(e)] for e in examples if e.label == "none"]),
+    }

@@ -1,0 +1,138 @@
+"""The screener's learned second stage: it only raises, it says why, and it is what the data
+in the repository trains (see bot/core/screening_model.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.core.screening import Level, Screener, default_screener, load_lexicons, message_words
+from bot.core.screening_model import (
+    FEATURES_VERSION,
+    MODEL_PATH,
+    Example,
+    LearnedStage,
+    features,
+    file_digest,
+    train,
+)
+from bot.core.screening_training import TRAINING_FILES
+
+DATA = Path(__file__).parent / "data"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_shipped_model_was_trained_on_the_data_as_it_is_now() -> None:
+    """Editing a labelled set without retraining (`peerbot train-screener`) fails here."""
+    stage = LearnedStage.load()
+    assert stage.trained_on == {name: file_digest(DATA / name) for name in TRAINING_FILES}
+    # The sealed sets measure it; learning from them would make those figures meaningless.
+    assert not any(name in stage.trained_on for name in (
+        "screening_holdout.jsonl", "screening_gate.jsonl", "screening_ordinary.jsonl"))  # fmt: skip
+
+
+def test_it_only_ever_raises_what_the_lexicon_found() -> None:
+    lexicon_only = Screener(load_lexicons())
+    both = default_screener()
+    assert both.learned is not None
+    raised = 0
+    for name in TRAINING_FILES:
+        for row in _rows(name):
+            alone = lexicon_only.screen(row["text"], row["lang"])
+            combined = both.screen(row["text"], row["lang"])
+            assert combined.level >= alone.level, row["text"]
+            # Everything the lexicon found is still reported.
+            assert {(m.category, m.phrase) for m in alone.matches} <= {
+                (m.category, m.phrase) for m in combined.matches
+            }
+            raised += combined.level > alone.level
+    assert raised > 0  # (it does something)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my friend said she wants to die",  # someone else: the lexicon lowers it on purpose
+        "i tried to kill myself years ago, doing much better now",  # the past
+    ],
+)
+def test_what_the_lexicon_lowered_on_purpose_is_not_raised_to_urgent(text: str) -> None:
+    assert default_screener().screen(text, "en").level is Level.CONCERN
+
+
+def _example(text: str, label: str, category: str, group: str) -> Example:
+    return Example(frozenset(features(message_words(text))), label, category, group)
+
+
+def _toy_data() -> list[Example]:
+    urgent = [
+        "the rope is ready in the garage",
+        "i have the rope ready tonight",
+        "rope tied, this is goodbye",
+        "goodbye everyone the rope is up",
+    ]
+    concern = [
+        "i keep hoping i wont wake up",
+        "hoping i just dont wake up tomorrow",
+        "sometimes i hope i dont wake up",
+        "wish i wouldnt wake up",
+    ]
+    ordinary = [
+        "bought new climbing shoes",
+        "great climbing session today",
+        "the gym was busy",
+        "made soup for dinner",
+        "see you all on thursday",
+        "my cat woke me up early",
+        "woke up tired but ok",
+        "coffee first then work",
+    ]
+    examples = []
+    for index in range(2):  # two writers, so each can be scored by a model of the other
+        group = f"writer{index}"
+        examples += [_example(t, "urgent", "plan_or_means", group) for t in urgent[index::2]]
+        examples += [_example(t, "concern", "passive_ideation", group) for t in concern[index::2]]
+        examples += [_example(t, "none", "ordinary", group) for t in ordinary[index::2]]
+    return examples  # fmt: skip
+
+
+def test_training_is_deterministic_and_learns_wording_no_lexicon_has() -> None:
+    first, figures = train(_toy_data(), "toy")
+    second, _ = train(_toy_data(), "toy")
+    assert first.to_json() == second.to_json()
+    assert set(figures) == {"urgent_recall", "crisis_recall", "ordinary_paging", "ordinary_review"}
+    screener = Screener({}, learned=first)  # no lexicon at all: only what it learned
+    urgent = screener.screen("the rope is ready, goodbye", "en")
+    assert urgent.level is Level.URGENT
+    assert urgent.matches[0].learned
+    assert urgent.matches[0].category == "plan_or_means"
+    assert "rope" in urgent.matches[0].phrase  # the words that weighed most
+    assert screener.screen("i hope i dont wake up", "en").level is Level.CONCERN
+    assert screener.screen("made soup, see you thursday", "en").level is Level.NONE
+
+
+def test_a_model_made_for_other_features_is_refused(tmp_path: Path) -> None:
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    data["features"] = FEATURES_VERSION + 1
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="retrain"):
+        LearnedStage.load(path)
+
+
+def test_the_screen_command_says_what_the_model_found() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "screen"], input="i want to die\nhello there\n",
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["level"] for o in out] == ["urgent", "none"]
+    assert out[0]["matches"][0]["learned"] is False
