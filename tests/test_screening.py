@@ -500,3 +500,16 @@ def test_round_six_examples(text: str, level: str) -> None:
 )
 def test_round_seven_examples(text: str, lang: str, level: str) -> None:
     assert lexicon_alone().screen(text, lang).level.label == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("i keep wishing i wouldnt wake up", "concern"),
+        ("praying i dont wake up tomorrow", "concern"),
+        ("wishing i could disappear for the weekend lol", "none"),
+        ("i was praying my phone would not die", "none"),
+    ],
+)
+def test_round_eight_examples(text: str, level: str) -> None:
+    assert lexicon_alone().screen(text, "en").level.label == level
