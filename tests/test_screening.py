@@ -513,3 +513,41 @@ def test_round_seven_examples(text: str, lang: str, level: str) -> None:
 )
 def test_round_eight_examples(text: str, level: str) -> None:
     assert lexicon_alone().screen(text, "en").level.label == level
+
+
+# Spanish review (es-2026.11-8): common ways of saying it across Spain and Latin America, chat
+# spellings, and everyday hyperbole that must stay quiet.
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("no doy más, me quiero ir de este mundo", "urgent"),
+        ("me kiero matar", "urgent"),
+        ("xq no me mato de una vez", "urgent"),
+        ("me voy a pegar un tiro, ya no puedo más", "urgent"),
+        ("me quiero quitar la vida", "urgent"),
+        ("me voy a cortar las venas", "urgent"),
+        ("mi padrastro me pega", "urgent"),
+        ("me quiere matar y está en la puerta", "urgent"),
+        ("mi papá llegó borracho y dice q esta noche nos mata a todos", "urgent"),
+        ("se me está hinchando la lengua y me cuesta respirar", "urgent"),
+        ("no sé cuántas pastillas me tomé, como veinte", "urgent"),
+        ("no doy más", "concern"),
+        ("le pido a dios que me lleve", "concern"),
+        ("estoy harta de estar viva", "concern"),
+        ("q ganas de no existir", "concern"),
+        ("me muero de risa", "none"),
+        ("me mata el calor", "none"),
+        ("estoy muerto, mañana hablamos", "none"),
+        ("me corté el pelo y quedó fatal", "none"),
+        ("quiero cortarme el flequillo", "none"),
+        ("me quiero morir de la vergüenza", "none"),
+        ("me voy a matar estudiando para el final", "none"),
+        ("no doy más de sueño", "none"),
+        ("hubo cortes de luz toda la tarde", "none"),
+        ("para qué sirve este botón", "none"),
+        ("hoy es mi último día en el trabajo, gracias por todo chicos", "none"),
+        ("compré una cuerda para colgar la ropa en el balcón", "none"),
+    ],
+)
+def test_spanish_review_examples(text: str, level: str) -> None:
+    assert lexicon_alone().screen(text, "es").level.label == level
