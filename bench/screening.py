@@ -39,6 +39,8 @@ SETS = [
     ("training set D (the model learns from it)", DATA / "screening_train_d.jsonl"),
     ("training set E (the model learns from it)", DATA / "screening_train_e.jsonl"),
     ("training set F, minimal pairs (the model learns from it)", DATA / "screening_train_f.jsonl"),
+    ("training set G, long messages (the model learns from it)", DATA / "screening_train_g.jsonl"),
+    ("training set H, borderline (the model learns from it)", DATA / "screening_train_h.jsonl"),
     ("held-out set (sealed; its figures seen often)", DATA / "screening_holdout.jsonl"),
     ("gate set (sealed; the release gate)", DATA / "screening_gate.jsonl"),
     ("ordinary messages (sealed)", DATA / "screening_ordinary.jsonl"),

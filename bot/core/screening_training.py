@@ -24,6 +24,8 @@ TRAINING_FILES = (
     "screening_train_d.jsonl",
     "screening_train_e.jsonl",
     "screening_train_f.jsonl",
+    "screening_train_g.jsonl",
+    "screening_train_h.jsonl",
 )
 
 
