@@ -18,16 +18,16 @@ DATA = Path(__file__).parent / "data"
 GATE = DATA / "screening_gate.jsonl"
 ORDINARY = DATA / "screening_ordinary.jsonl"
 
-# Measured when the gate was introduced (lexicons en/es-2026.11-7 with model 2026.11-1: urgent
-# recall 0.856, urgent+concern 0.877, ordinary paging 0.017), less about two messages: a change
+# Measured when the gate was introduced (lexicons en/es-2026.11-8 with model 2026.11-2: urgent
+# recall 0.881, urgent+concern 0.907, ordinary paging 0.017), less about two messages: a change
 # may trade a little, not fall back. Raise them as the screener improves.
-GATE_URGENT_RECALL_MIN = 0.84
-GATE_ANY_RECALL_MIN = 0.865
+GATE_URGENT_RECALL_MIN = 0.865
+GATE_ANY_RECALL_MIN = 0.895
 GATE_PAGING_MAX = 0.03
-# The target for ordinary peer-support messages paging a human; and the review queue
-# (measured 0.043) must not fill with ordinary talk.
+# The target for ordinary peer-support messages paging a human (measured 0.015); and the
+# review queue (measured 0.040) must not fill with ordinary talk.
 ORDINARY_PAGING_MAX = 0.03
-ORDINARY_REVIEW_MAX = 0.055
+ORDINARY_REVIEW_MAX = 0.05
 
 
 def _figures(path: Path) -> dict[str, float]:
