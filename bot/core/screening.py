@@ -636,11 +636,16 @@ class Screener:
                 # languages): ruled out by one set operation, before building anything.
                 if lexicon.rule_words is None or not lexicon.rule_words.isdisjoint(words):
                     matches += self._screen_clause(words, lexicon)
-        if every and not any(m.level is Level.URGENT for m in matches):
+        if not every:
+            return Screening(Level.NONE)
+        if not matches or not any(m.level is Level.URGENT for m in matches):
+            everything = set().union(*every)
             for lexicon in lexicons:
                 if lexicon.combinations:
-                    matches += self._combinations(every, lexicon)
-        if self.learned is not None and every and not any(m.level is Level.URGENT for m in matches):
+                    matches += self._combinations(every, everything, lexicon)
+        if self.learned is not None and (
+            not matches or not any(m.level is Level.URGENT for m in matches)
+        ):
             learned = self._learned(every, self.learned, matches, lexicons)
             if learned is not None:
                 matches.append(learned)
@@ -674,8 +679,9 @@ class Screener:
         category, evidence = stage.explain(judgement)
         return Match(category, level, " · ".join(evidence), bool(reason), reason, learned=True)
 
-    def _combinations(self, every: list[list[str]], lexicon: Lexicon) -> list[Match]:
-        everything = set().union(*every)
+    def _combinations(
+        self, every: list[list[str]], everything: set[str], lexicon: Lexicon
+    ) -> list[Match]:
         index = lexicon.combination_index
         places: set[int] = set()
         for word in lexicon.combination_keys.intersection(everything):  # (in C)
