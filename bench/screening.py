@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.core.screening import Screener, default_screener, load_lexicons
+from bot.core.screening_model import screening_figures
 
 DATA = ROOT / "tests" / "data"
 EVAL = DATA / "screening_eval.jsonl"
@@ -56,22 +57,20 @@ SAMPLE = [
 ]  # fmt: skip
 
 
-def _share(hits: list[bool]) -> str:
-    return f"{sum(hits) / len(hits):.3f}" if hits else "  -  "
-
-
 def report(name: str, path: Path, screeners: dict[str, Screener]) -> None:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     print(f"{name}: {len(rows)} messages")
     print("  " + " " * 28 + "urgent recall  urgent+concern recall  ordinary paging  to review")
     for label, screener in screeners.items():
-        got = [(r["label"], screener.screen(r["text"], r["lang"]).level.label) for r in rows]
-        urgent = [g == "urgent" for want, g in got if want == "urgent"]
-        risky = [g != "none" for want, g in got if want != "none"]
-        paging = [g == "urgent" for want, g in got if want == "none"]
-        review = [g != "none" for want, g in got if want == "none"]
-        print(f"  {label:<28}{_share(urgent):>13}{_share(risky):>23}{_share(paging):>17}"
-              f"{_share(review):>11}")  # fmt: skip
+        figures = screening_figures(
+            (r["label"], screener.screen(r["text"], r["lang"]).level.label) for r in rows
+        )
+        shown = {k: f"{v:.3f}" for k, v in figures.items()}
+        print(f"  {label:<28}" + "".join(
+            f"{shown.get(key, '  -  '):>{width}}"
+            for key, width in (("urgent_recall", 13), ("crisis_recall", 23),
+                               ("ordinary_paging", 17), ("ordinary_review", 11))
+        ))  # fmt: skip
 
 
 def _timed(screener: Screener, texts: list[tuple[str, str]]) -> float:

@@ -37,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "run"
 
     if command == "screen":
-        from bot.core.screening import Screener, load_learned_stage, load_lexicons
+        from bot.core.screening import Screener, load_lexicons
+        from bot.core.screening_model import LearnedStage
 
-        screener = Screener(load_lexicons(extra=args.lexicon), learned=load_learned_stage())
+        screener = Screener(load_lexicons(extra=args.lexicon), learned=LearnedStage.load())
         for line in sys.stdin:
             print(json.dumps(screen_line(screener, line, args.jsonl, args.lang),
                              ensure_ascii=False), flush=True)  # fmt: skip

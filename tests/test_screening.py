@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.screening import Level, Screener, default_screener, load_lexicons
+from bot.core.screening_model import screening_figures
 
 EVAL_SET = Path(__file__).parent / "data" / "screening_eval.jsonl"
 
@@ -86,16 +87,8 @@ def test_organisations_can_add_their_own_terms(tmp_path: Path) -> None:
 def _evaluate() -> dict[str, float]:
     rows = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines()]
     screener = default_screener()
-    results = [(row, screener.screen(row["text"], row["lang"]).level.label) for row in rows]
-    urgent = [got for row, got in results if row["label"] == "urgent"]
-    risky = [got for row, got in results if row["label"] != "none"]
-    ordinary = [got for row, got in results if row["label"] == "none"]
-    return {
-        "urgent_recall": sum(g == "urgent" for g in urgent) / len(urgent),
-        "any_recall": sum(g != "none" for g in risky) / len(risky),
-        "ordinary_paging": sum(g == "urgent" for g in ordinary) / len(ordinary),
-        "size": len(rows),
-    }
+    results = [(r["label"], screener.screen(r["text"], r["lang"]).level.label) for r in rows]
+    return {**screening_figures(results), "size": len(rows)}
 
 
 @pytest.mark.skipif(not EVAL_SET.exists(), reason="evaluation set not written yet")
@@ -103,7 +96,7 @@ def test_evaluation_set_meets_the_targets() -> None:
     figures = _evaluate()
     assert figures["size"] >= 400
     assert figures["urgent_recall"] >= URGENT_RECALL_MIN, figures
-    assert figures["any_recall"] >= ANY_RECALL_MIN, figures
+    assert figures["crisis_recall"] >= ANY_RECALL_MIN, figures
     assert figures["ordinary_paging"] <= ORDINARY_PAGING_MAX, figures
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.screening import default_screener
+from bot.core.screening_model import screening_figures
 
 DATA = Path(__file__).parent / "data"
 GATE = DATA / "screening_gate.jsonl"
@@ -33,24 +34,16 @@ ORDINARY_REVIEW_MAX = 0.05
 def _figures(path: Path) -> dict[str, float]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     screener = default_screener()
-    got = [(r["label"], screener.screen(r["text"], r["lang"]).level.label) for r in rows]
-
-    def share(hits: list[bool]) -> float:
-        return round(sum(hits) / len(hits), 3) if hits else 1.0
-
-    return {
-        "urgent_recall": share([g == "urgent" for want, g in got if want == "urgent"]),
-        "any_recall": share([g != "none" for want, g in got if want != "none"]),
-        "ordinary_paging": share([g == "urgent" for want, g in got if want == "none"]),
-        "ordinary_review": share([g != "none" for want, g in got if want == "none"]),
-    }
+    return screening_figures(
+        (r["label"], screener.screen(r["text"], r["lang"]).level.label) for r in rows
+    )
 
 
 @pytest.mark.skipif(not GATE.exists(), reason="no gate set")
 def test_the_gate_set_does_not_fall() -> None:
     figures = _figures(GATE)
     assert figures["urgent_recall"] >= GATE_URGENT_RECALL_MIN, figures
-    assert figures["any_recall"] >= GATE_ANY_RECALL_MIN, figures
+    assert figures["crisis_recall"] >= GATE_ANY_RECALL_MIN, figures
     assert figures["ordinary_paging"] <= GATE_PAGING_MAX, figures
 
 

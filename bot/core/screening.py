@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
-from bot.core.screening_model import MODEL_PATH, LearnedStage
+from bot.core.screening_model import LearnedStage
 
 
 class Level(IntEnum):
@@ -625,27 +625,21 @@ class Screener:
         """Screen in the member's language and, because people mix languages, in the others too."""
         lexicons = self._order(language)
         matches: list[Match] = []
-        every: list[list[str]] = []
-        for clause in clauses(text):
-            words = normalise_words(clause)
-            if not words:
-                continue
-            every.append(words)
+        every = message_words(text)
+        if not every:
+            return Screening(Level.NONE)
+        for words in every:
             for lexicon in lexicons:
                 # Most clauses have no word that any rule needs (nearly always so for the other
                 # languages): ruled out by one set operation, before building anything.
                 if lexicon.rule_words is None or not lexicon.rule_words.isdisjoint(words):
                     matches += self._screen_clause(words, lexicon)
-        if not every:
-            return Screening(Level.NONE)
-        if not matches or not any(m.level is Level.URGENT for m in matches):
+        if not any(m.level is Level.URGENT for m in matches):
             everything = set().union(*every)
             for lexicon in lexicons:
                 if lexicon.combinations:
                     matches += self._combinations(every, everything, lexicon)
-        if self.learned is not None and (
-            not matches or not any(m.level is Level.URGENT for m in matches)
-        ):
+        if self.learned is not None and not any(m.level is Level.URGENT for m in matches):
             learned = self._learned(every, self.learned, matches, lexicons)
             if learned is not None:
                 matches.append(learned)
@@ -814,9 +808,10 @@ def _raise_again(
     serious = any(_any(lex.serious_phrases, every) for lex in lexicons)
     raised = []
     for m in matches:
-        if m.learned:  # the model's score already weighed these words; no second go
-            pass
-        elif (m.reason == "others" and imminent) or (m.reason == "soft" and (serious or imminent)):
+        # (Not the model's matches: its score already weighed these words.)
+        if not m.learned and (
+            (m.reason == "others" and imminent) or (m.reason == "soft" and (serious or imminent))
+        ):
             m = Match(m.category, Level.URGENT, m.phrase)
         raised.append(m)
     return raised
@@ -838,15 +833,12 @@ _default: Screener | None = None
 def default_screener() -> Screener:
     global _default
     if _default is None:
-        _default = Screener(load_lexicons(), learned=load_learned_stage())
+        # The shipped second stage: missing, it is an error, not a quieter screener.
+        _default = Screener(load_lexicons(), learned=LearnedStage.load())
     return _default
 
 
-def load_learned_stage(path: Path = MODEL_PATH) -> LearnedStage:
-    """The shipped second stage. Missing, it is an error, not a quieter screener."""
-    return LearnedStage.load(path)
-
-
 def message_words(text: str) -> list[list[str]]:
-    """Each clause's normalised words, as screening sees them (for training the second stage)."""
+    """Each clause's normalised words, as screening (and the second stage) sees them; clauses
+    with no word are left out."""
     return [words for clause in clauses(text) if (words := normalise_words(clause))]

@@ -23,7 +23,8 @@ import itertools
 import json
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -81,34 +82,13 @@ class LearnedStage:
     trained_on: dict[str, str] = field(default_factory=dict)  # data file name -> sha256
 
     # Both scores' weights in one table, as `urgent + crisis·j`: one look-up per feature, and
-    # one `sum` gives both scores (the real and imaginary parts). This runs for nearly every
-    # message; a Python loop over the features took as long as the whole lexicon's rules.
+    # one `sum` gives both scores (the real and imaginary parts), in C. This runs for nearly
+    # every message.
     _both: dict[str, complex] = field(init=False, repr=False, compare=False)
-    # The categories' weights the same way: a feature to its weight in each category.
-    _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    _per_category: dict[str, tuple[float, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         u, c = self.urgent.weights, self.crisis.weights
         self._both = {f: complex(u.get(f, 0.0), c.get(f, 0.0)) for f in u.keys() | c.keys()}
-        self._names = tuple(sorted(self.categories))
-        tables = [self.categories[name][1] for name in self._names]
-        every = set().union(*tables) if tables else set()
-        self._per_category = {f: tuple(t.get(f, 0.0) for t in tables) for f in every}
-
-    def _category(self, found: set[str]) -> str:
-        if not self._names:
-            return ""
-        sums = [0.0] * len(self._names)
-        table = self._per_category
-        for feature in found:
-            row = table.get(feature)
-            if row is not None:
-                sums = [a + b for a, b in zip(sums, row, strict=True)]
-        scale = _scale(len(found))
-        totals = [self.categories[name][0] + scale * total
-                  for name, total in zip(self._names, sums, strict=True)]  # fmt: skip
-        return self._names[max(range(len(totals)), key=totals.__getitem__)]
 
     def judge(self, clauses: Sequence[Sequence[str]]) -> Judgement:
         found = features(clauses)
@@ -127,7 +107,9 @@ class LearnedStage:
         weights = (self.urgent if judgement.is_urgent else self.crisis).weights
         weighed = heapq.nlargest(8, found & weights.keys(), key=weights.__getitem__)
         evidence = tuple(dict.fromkeys(_evidence_text(f) for f in weighed if weights[f] > 0.0))
-        return self._category(found), evidence[:3]
+        categories = self.categories
+        category = max(sorted(categories), key=lambda n: _linear(categories[n], found), default="")
+        return category, evidence[:3]
 
     # ------------------------------------------------------------------------- the file
     def to_json(self) -> dict[str, object]:
@@ -185,7 +167,7 @@ class LearnedStage:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
-def _linear(part: tuple[float, dict[str, float]], found: set[str]) -> float:
+def _linear(part: tuple[float, dict[str, float]], found: AbstractSet[str]) -> float:
     bias, weights = part
     return bias + _scale(len(found)) * sum(weights.get(f, 0.0) for f in found)
 
@@ -287,7 +269,6 @@ def train(
     version: str,
     limits: Limits = Limits(),
     trained_on: dict[str, str] | None = None,
-    with_categories: bool = True,
 ) -> tuple[LearnedStage, dict[str, float]]:
     """Train on every example; choose thresholds on out-of-group scores (each data file is
     scored by models trained on the others). Returns the stage and its out-of-group figures."""
@@ -302,8 +283,8 @@ def train(
         u_bias, u_weights = _fit(inside, _is_urgent)
         c_bias, c_weights = _fit(inside, _is_crisis)
         for example in outside:
-            urgent_scores.append((_linear((u_bias, u_weights), set(example.found)), example))
-            crisis_scores.append((_linear((c_bias, c_weights), set(example.found)), example))
+            urgent_scores.append((_linear((u_bias, u_weights), example.found), example))
+            crisis_scores.append((_linear((c_bias, c_weights), example.found), example))
     ordinary_u = [s for s, e in urgent_scores if e.label == "none"]
     ordinary_c = [s for s, e in crisis_scores if e.label == "none"]
     urgent_threshold = _threshold(ordinary_u, limits.ordinary_paging) if ordinary_u else 0.0
@@ -313,7 +294,7 @@ def train(
     c_bias, c_weights = _fit(examples, _is_crisis)
     categories: dict[str, tuple[float, dict[str, float]]] = {}
     risky = [e for e in examples if e.label != "none"]
-    for name in sorted({e.category for e in risky}) if with_categories else ():
+    for name in sorted({e.category for e in risky}):
         bias, weights = _fit(risky, _in_category(name))
         # Only for naming a raised message's category: the strong weights are enough.
         categories[name] = (bias, {f: w for f, w in weights.items() if abs(w) >= CATEGORY_PRUNE})
@@ -346,15 +327,28 @@ def _figures(
     urgent_threshold: float,
     crisis_threshold: float,
 ) -> dict[str, float]:
-    def share(hits: list[bool]) -> float:
-        return sum(hits) / len(hits) if hits else 0.0
+    results = []
+    for (urgent, example), (crisis, _) in zip(urgent_scores, crisis_scores, strict=True):
+        got = "urgent" if urgent >= urgent_threshold else "none"
+        if got == "none" and crisis >= crisis_threshold:
+            got = "concern"
+        results.append((example.label, got))
+    return screening_figures(results)
 
-    raised_u = {id(e): s >= urgent_threshold for s, e in urgent_scores}
-    raised_c = {id(e): s >= crisis_threshold or raised_u[id(e)] for s, e in crisis_scores}
-    examples = [e for _, e in urgent_scores]
-    return {
-        "urgent_recall": share([raised_u[id(e)] for e in examples if e.label == "urgent"]),
-        "crisis_recall": share([raised_c[id(e)] for e in examples if e.label != "none"]),
-        "ordinary_paging": share([raised_u[id(e)] for e in examples if e.label == "none"]),
-        "ordinary_review": share([raised_c[id(e)] for e in examples if e.label == "none"]),
-    }
+
+def screening_figures(results: Iterable[tuple[str, str]]) -> dict[str, float]:
+    """The figures every evaluation reports, from (wanted, got) level labels: recall on urgent,
+    recall on urgent or concern ("crisis"), and the share of ordinary messages paging a human
+    or reaching the review queue. A figure with no message to count is left out."""
+    urgent, crisis, paging, review = [], [], [], []
+    for wanted, got in results:
+        if wanted == "urgent":
+            urgent.append(got == "urgent")
+        if wanted != "none":
+            crisis.append(got != "none")
+        else:
+            paging.append(got == "urgent")
+            review.append(got != "none")
+    shares = {"urgent_recall": urgent, "crisis_recall": crisis, "ordinary_paging": paging,
+              "ordinary_review": review}  # fmt: skip
+    return {name: sum(hits) / len(hits) for name, hits in shares.items() if hits}
