@@ -4,6 +4,7 @@ in the repository trains (see bot/core/screening_model.py)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,20 @@ def test_the_screen_command_says_what_the_model_found() -> None:
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["level"] for o in out] == ["urgent", "none"]
     assert out[0]["matches"][0]["learned"] is False
+
+
+def test_the_words_shown_for_a_learned_match_are_the_same_in_every_process() -> None:
+    """Python orders a set differently in each process; what a coordinator sees must not."""
+    import subprocess
+    import sys
+
+    lines = "".join(json.dumps({"text": r["text"], "lang": r["lang"]}) + "\n"
+                    for name in TRAINING_FILES for r in _rows(name))  # fmt: skip
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-m", "bot", "screen", "--jsonl"], input=lines, capture_output=True,
+            text=True, timeout=120, check=True, env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }  # fmt: skip
+    assert len(outputs) == 1

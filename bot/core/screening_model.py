@@ -105,7 +105,8 @@ class LearnedStage:
         asked only for a message the model raises, so it may take its time."""
         found = judgement.found
         weights = (self.urgent if judgement.is_urgent else self.crisis).weights
-        weighed = heapq.nlargest(8, found & weights.keys(), key=weights.__getitem__)
+        # Ties broken by the feature itself: a set's order changes from one process to the next.
+        weighed = heapq.nlargest(8, found & weights.keys(), key=lambda f: (weights[f], f))
         evidence = tuple(dict.fromkeys(_evidence_text(f) for f in weighed if weights[f] > 0.0))
         categories = self.categories
         category = max(sorted(categories), key=lambda n: _linear(categories[n], found), default="")
