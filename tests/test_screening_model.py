@@ -9,17 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.screening import Level, Screener, default_screener, load_lexicons, message_words
+from bot.core.screening import Level, Screener, default_screener, load_lexicons
 from bot.core.screening_model import (
     FEATURES_VERSION,
     MODEL_PATH,
     Example,
     LearnedStage,
-    features,
     file_digest,
     train,
 )
-from bot.core.screening_training import TRAINING_FILES
+from bot.core.screening_training import TRAINING_FILES, example
 
 DATA = Path(__file__).parent / "data"
 
@@ -66,10 +65,6 @@ def test_what_the_lexicon_lowered_on_purpose_is_not_raised_to_urgent(text: str) 
     assert default_screener().screen(text, "en").level is Level.CONCERN
 
 
-def _example(text: str, label: str, category: str, group: str) -> Example:
-    return Example(frozenset(features(message_words(text))), label, category, group)
-
-
 def _toy_data() -> list[Example]:
     urgent = [
         "the rope is ready in the garage",
@@ -96,9 +91,9 @@ def _toy_data() -> list[Example]:
     examples = []
     for index in range(2):  # two writers, so each can be scored by a model of the other
         group = f"writer{index}"
-        examples += [_example(t, "urgent", "plan_or_means", group) for t in urgent[index::2]]
-        examples += [_example(t, "concern", "passive_ideation", group) for t in concern[index::2]]
-        examples += [_example(t, "none", "ordinary", group) for t in ordinary[index::2]]
+        examples += [example(t, "urgent", "plan_or_means", group) for t in urgent[index::2]]
+        examples += [example(t, "concern", "passive_ideation", group) for t in concern[index::2]]
+        examples += [example(t, "none", "ordinary", group) for t in ordinary[index::2]]
     return examples  # fmt: skip
 
 

@@ -35,9 +35,15 @@ def examples_from(path: Path) -> list[Example]:
         row = json.loads(line)
         if row.get("label") not in ("urgent", "concern", "none"):
             raise ValueError(f"{path.name}:{number}: label must be urgent, concern or none")
-        found = frozenset(features(message_words(str(row["text"]))))
-        examples.append(Example(found, row["label"], str(row.get("category", "")), path.name))
+        examples.append(
+            example(str(row["text"]), row["label"], str(row.get("category", "")), path.name)
+        )
     return examples
+
+
+def example(text: str, label: str, category: str, group: str) -> Example:
+    """A labelled message as the model learns from it: its features, as screening sees them."""
+    return Example(frozenset(features(message_words(text))), label, category, group)
 
 
 def train_from_files(paths: list[Path], version: str) -> tuple[LearnedStage, dict[str, float]]:
