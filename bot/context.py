@@ -24,8 +24,6 @@ class BotData:
         self._services: Services | None = None
         self._settings: Settings | None = None
         self.catalogue: Catalogue = catalogue()
-        # update_id -> exception raised by a handler, read by the intake runner after handling.
-        self.failures: dict[int, BaseException] = {}
         self.database: Database | None = None
         self.delivery: Dispatcher | None = None
         # Telegram's sending limits, shared by replies and the dispatcher (see app.py).

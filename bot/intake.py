@@ -16,51 +16,89 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Update
-from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot import failpoints
-from bot.context import PeerbotApplication
+from bot.context import BotContext, PeerbotApplication
+from bot.core.handling import UpdateTicket, answered_queries, handling_update
 from bot.services.intake import IntakeService, StoredUpdate
 from bot.settings import WebhookSettings
-from bot.storage.uow import AlreadyHandled, handling_update
+from bot.storage.db import database_unavailable
+from bot.storage.uow import AlreadyHandled
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 POLL_TIMEOUT = 25
 RETRY_DELAYS = (0.5, 2.0)
+# Telegram shows a spinner until a button press is answered and refuses answers after ~15 s.
+# Handlers answer presses themselves; one still unanswered this long after it was stored (its
+# chat busy, the bot under load) is answered, empty, here.
+ANSWER_DEADLINE = 0.5
+# How often the runner looks for dead letters an operator asked to replay.
+REPLAY_SWEEP_SECONDS = 10.0
+_KIND = re.compile(r"[a-z_]{1,32}")
+_MAX_ID = 2**62
+
+
+def _an_id(value: object) -> int | None:
+    """A Telegram id from raw JSON (bool is an int in Python, and is not an id)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -_MAX_ID < value < _MAX_ID:
+        return value
+    return None
+
+
+def update_kind(data: object) -> str:
+    """The update's kind ("message", "callback_query" ...): safe to log, never content."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key != "update_id" and isinstance(value, dict):
+                return key if _KIND.fullmatch(key) else "unknown"
+    return "unknown"
 
 
 def chat_key_of(data: dict[str, Any]) -> int | None:
-    """The chat an update belongs to, read from raw JSON (for per-chat ordering)."""
+    """The chat an update belongs to, read from raw JSON (for per-chat ordering). Never
+    raises, whatever the update holds."""
     for kind in ("message", "edited_message", "my_chat_member", "chat_member", "channel_post"):
-        if kind in data and isinstance(data[kind], dict):
-            chat = data[kind].get("chat")
-            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
-                return int(chat["id"])
+        part = data.get(kind)
+        if isinstance(part, dict) and isinstance(part.get("chat"), dict):
+            return _an_id(part["chat"].get("id"))
     query = data.get("callback_query")
     if isinstance(query, dict):
         message = query.get("message")
         if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-            return int(message["chat"]["id"])
+            return _an_id(message["chat"].get("id"))
         sender = query.get("from")
         if isinstance(sender, dict):
-            return int(sender["id"])
+            return _an_id(sender.get("id"))
+    return None
+
+
+def callback_query_id(data: dict[str, Any]) -> str | None:
+    query = data.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("id"), str):
+        return str(query["id"])
     return None
 
 
 def is_transient(error: BaseException) -> bool:
     """Worth another try: the network, Telegram's flood control, or a busy database."""
-    if isinstance(error, NetworkError | RetryAfter | OperationalError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    return isinstance(error, NetworkError | RetryAfter) or database_unavailable(error)
 
 
 class UpdateRunner:
@@ -81,7 +119,9 @@ class UpdateRunner:
         self._slots = asyncio.Semaphore(max_chats)
         self._idle = asyncio.Event()
         self._idle.set()
+        self._answering: set[asyncio.Task[None]] = set()
         self.handled = 0
+        self.dead_letters = 0
 
     def submit(self, stored: StoredUpdate) -> None:
         key = stored.chat_key if stored.chat_key is not None else 0
@@ -113,50 +153,117 @@ class UpdateRunner:
                 self._idle.set()
 
     async def _handle(self, stored: StoredUpdate) -> None:
-        update = Update.de_json(json.loads(stored.payload), self.application.bot)
-        failures = self.application.bot_data.failures
+        try:
+            data = json.loads(stored.payload)
+            update = Update.de_json(data, self.application.bot)
+            if not isinstance(data, dict) or update is None:
+                raise ValueError("not an update")
+        except Exception as exc:  # whatever the library cannot read: a dead letter
+            await self._dead_letter(stored.update_id, update_kind(None), exc)
+            return
+        kind = update_kind(data)
+        ticket = UpdateTicket(stored.update_id)
+        error: BaseException | None = None
         for attempt in range(len(RETRY_DELAYS) + 1):
-            failures.pop(stored.update_id, None)
-            with handling_update(stored.update_id) as ticket:
+            ticket.begin_attempt()
+            with handling_update(ticket):
                 await self.application.process_update(update)
-                failpoints.hit("handle.processed")
-            error = failures.pop(stored.update_id, None)
-            if ticket.marked or isinstance(error, AlreadyHandled):
-                return
+            failpoints.hit("handle.processed")
+            error = ticket.error
+            if isinstance(error, AlreadyHandled):
+                return  # handled before (a replay, or a redelivery): nothing more to do
             if error is None:
-                await self.intake.finish(stored.update_id)
+                if not ticket.marked:  # no feature effects to commit: done now
+                    await self.intake.finish(stored.update_id)
+                return
+            if ticket.marked:
+                # Its effects are committed; a later step (a reply) failed. Trying again
+                # would apply nothing, so it is done.
+                log.warning(
+                    "update %s handled; a later step failed: %s",
+                    stored.update_id,
+                    type(error).__name__,
+                )
                 return
             if not is_transient(error) or attempt == len(RETRY_DELAYS):
                 break
             await self.intake.failed_attempt(stored.update_id)
             await asyncio.sleep(RETRY_DELAYS[attempt])
-        # Parked, not lost: the stored row stays for an operator to look at.
-        log.error("update %s parked after a failure", stored.update_id)
-        await self.intake.park(stored.update_id)
+        assert error is not None
+        await self._dead_letter(stored.update_id, kind, error)
         if self.on_parked is not None:
             await self.on_parked(update)
 
+    async def _dead_letter(self, update_id: int, kind: str, error: BaseException) -> None:
+        """Keep it for an operator (`peerbot deadletters`) and go on with the next one."""
+        self.dead_letters += 1
+        log.error(
+            "update %s (%s) kept as a dead letter after %s",
+            update_id,
+            kind,
+            type(error).__name__,
+        )
+        await self.intake.make_dead_letter(update_id, kind, type(error).__name__)
+
     async def replay_unfinished(self) -> int:
+        """Queue what an earlier run left unhandled, and from now on look now and then for
+        dead letters an operator asked to replay."""
         rows = await self.intake.unfinished()
         for row in rows:
             self.submit(row)
         if rows:
             log.info("replaying %d stored updates left unfinished", len(rows))
+        job_queue = self.application.job_queue
+        if job_queue is not None:
+            job_queue.run_repeating(
+                self._replay_requested,
+                interval=REPLAY_SWEEP_SECONDS,
+                first=REPLAY_SWEEP_SECONDS,
+                name="replay-dead-letters",
+                job_kwargs={"coalesce": True, "max_instances": 1},
+            )
         return len(rows)
+
+    async def _replay_requested(self, context: BotContext) -> None:
+        for row in await self.intake.take_replays():
+            log.info("replaying dead letter %s (%s) as an operator asked", row.update_id, row.kind)
+            self.submit(row)
 
     async def accept(self, raw_updates: list[dict[str, Any]]) -> None:
         """Store raw updates durably, then queue them for handling."""
         stored = [
-            StoredUpdate(int(u["update_id"]), chat_key_of(u), json.dumps(u, separators=(",", ":")))
+            StoredUpdate(
+                int(u["update_id"]),
+                chat_key_of(u),
+                json.dumps(u, separators=(",", ":")),
+                update_kind(u),
+            )
             for u in raw_updates
         ]
         new = await self.intake.store(stored)
         failpoints.hit("intake.stored")
         # An update stored before (Telegram handing it over again) is either done, or pending
         # and already queued by the start-up replay: only new ones are queued here.
-        for item in stored:
+        for raw, item in zip(raw_updates, stored, strict=True):
             if item.update_id in new:
                 self.submit(item)
+                query_id = callback_query_id(raw)
+                if query_id is not None:
+                    self._answer_soon(query_id)
+
+    def _answer_soon(self, query_id: str) -> None:
+        task = asyncio.create_task(self._answer_if_unanswered(query_id))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer_if_unanswered(self, query_id: str) -> None:
+        await asyncio.sleep(ANSWER_DEADLINE)
+        if not answered_queries.claim(query_id):
+            return
+        try:
+            await self.application.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.info("a button press could not be answered: %s", type(exc).__name__)
 
     async def drain(self, seconds: float) -> bool:
         """Wait for queued updates to be handled; False if time ran out."""
@@ -167,7 +274,7 @@ class UpdateRunner:
         return True
 
     async def cancel(self) -> None:
-        tasks = list(self._workers.values())
+        tasks = [*self._workers.values(), *self._answering]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -202,15 +309,9 @@ class Poller:
     async def _loop(self) -> None:
         offset: int | None = None
         delay = 1.0
-        bot = self.application.bot
         while True:
             try:
-                updates = await bot.get_updates(
-                    offset=offset,
-                    timeout=POLL_TIMEOUT,
-                    allowed_updates=ALLOWED_UPDATES,
-                    read_timeout=POLL_TIMEOUT + 10,
-                )
+                raw = await self._fetch(offset)
             except RetryAfter as exc:
                 retry = exc.retry_after
                 await asyncio.sleep(
@@ -228,9 +329,8 @@ class Poller:
                 delay = min(delay * 2, 30.0)
                 continue
             delay = 1.0
-            if not updates:
+            if not raw:
                 continue
-            raw = [u.to_dict() for u in updates]
             failpoints.hit("intake.received")
             try:
                 await self.runner.accept(raw)
@@ -239,7 +339,23 @@ class Poller:
                 log.error("could not store updates (%s); will fetch again", type(exc).__name__)
                 await asyncio.sleep(delay)
                 continue
-            offset = max(u.update_id for u in updates) + 1
+            offset = max(int(u["update_id"]) for u in raw) + 1
+
+    async def _fetch(self, offset: int | None) -> list[dict[str, Any]]:
+        """getUpdates as raw JSON: the update is stored exactly as Telegram sent it, and one
+        the library cannot parse becomes a dead letter when it is handled, instead of failing
+        the whole batch (PTB's own `get_updates` parses, and on failure logs the raw batch)."""
+        result = await self.application.bot._post(  # private: see the docstring
+            "getUpdates",
+            {"offset": offset, "timeout": POLL_TIMEOUT, "allowed_updates": ALLOWED_UPDATES},
+            read_timeout=POLL_TIMEOUT + 10,
+        )
+        if not isinstance(result, list):
+            raise NetworkError("getUpdates answered something other than a list")
+        updates = [u for u in result if isinstance(u, dict) and _an_id(u.get("update_id"))]
+        if len(updates) != len(result):
+            log.warning("%d malformed updates without an id ignored", len(result) - len(updates))
+        return updates
 
 
 class WebhookServer:

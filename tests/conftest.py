@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.handling import set_strict_single_commit
 from bot.storage.crypto import generate_key, install_keyring
 
 pytest_plugins = ["tests.tgfake.pytest_plugin"]
@@ -37,6 +38,9 @@ def _postgres_reachable() -> str | None:
 
 
 _PG_PROBLEM = _postgres_reachable()
+# Every update in the suite may commit its feature effects once: a second commit fails the
+# test (see bot.core.handling).
+set_strict_single_commit(True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from bot.storage.db import create_engine
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import Member
-from bot.storage.uow import AlreadyHandled, Database, handling_update
+from bot.core.handling import DoubleCommit, UpdateTicket, handling_update
+from bot.storage.uow import AlreadyHandled, Database
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ async def test_commit_marks_the_update_done_in_the_same_transaction(db: Database
     async with db.uow() as uow:
         await uow.inbound.store([(20, 1, '{"secret": "text"}')])
         await uow.commit()
-    with handling_update(20):
+    with handling_update(UpdateTicket(20)):
         async with db.uow() as uow:
             await uow.members.add(Member(telegram_id=4, display_name="Cy"))
             await uow.commit()
@@ -75,12 +76,69 @@ async def test_commit_marks_the_update_done_in_the_same_transaction(db: Database
         assert await uow.inbound.status_of(20) == "done"
         assert await uow.inbound.unfinished() == []
     # The same update handled again (e.g. after a crash before the reply) changes nothing.
-    with handling_update(20), pytest.raises(AlreadyHandled):
+    with handling_update(UpdateTicket(20)), pytest.raises(AlreadyHandled):
         async with db.uow() as uow:
             await uow.members.add(Member(telegram_id=5, display_name="Dee"))
             await uow.commit()
     async with db.uow() as uow:
         assert await uow.members.by_telegram_id(5) is None
+
+
+async def test_independent_commits_do_not_finish_the_update(db: Database) -> None:
+    """The safety gate's escalation (an independent commit) holds on its own, but the update
+    is done only when its feature effects commit; a second feature commit fails in tests."""
+    async with db.uow() as uow:
+        await uow.inbound.store([(21, 1, "{}")])
+        await uow.commit()
+    ticket = UpdateTicket(21)
+    with handling_update(ticket):
+        async with db.uow() as uow:
+            await uow.members.add(Member(telegram_id=6, display_name="Ed"))
+            await uow.commit_independent()
+        async with db.uow() as uow:
+            assert await uow.inbound.status_of(21) == "pending"
+            assert await uow.members.by_telegram_id(6) is not None
+        async with db.uow() as uow:
+            await uow.members.add(Member(telegram_id=7, display_name="Flo"))
+            await uow.commit()
+        assert ticket.marked
+        with pytest.raises(DoubleCommit):
+            async with db.uow() as uow:
+                await uow.members.add(Member(telegram_id=8, display_name="Gus"))
+                await uow.commit()
+    async with db.uow() as uow:
+        assert await uow.inbound.status_of(21) == "done"
+        assert await uow.members.by_telegram_id(8) is None
+
+
+async def test_dead_letters_are_kept_and_replayed_once(db: Database) -> None:
+    """A dead letter keeps its raw form; a replay request turns it pending exactly once."""
+    async with db.uow() as uow:
+        await uow.inbound.store([(40, 1, '{"update_id": 40}')])
+        await uow.commit()
+    async with db.uow() as uow:
+        assert await uow.inbound.make_dead_letter(40, "message", "TypeError")
+        await uow.inbound.store_dead_letter(41, "callback_query", "ValueError", None)
+        await uow.commit()
+    async with db.uow() as uow:
+        letters = await uow.inbound.dead_letters()
+        assert [(r.update_id, r.kind, r.error) for r in letters] == [
+            (40, "message", "TypeError"),
+            (41, "callback_query", "ValueError"),
+        ]
+        assert letters[0].payload == '{"update_id": 40}'
+        assert await uow.inbound.unfinished() == []
+        assert not await uow.inbound.mark_done(40)
+    async with db.uow() as uow:
+        assert await uow.inbound.request_replay(40)
+        assert not await uow.inbound.request_replay(999)
+        await uow.commit()
+    async with db.uow() as uow:
+        assert [r.update_id for r in await uow.inbound.take_replays()] == [40]
+        await uow.commit()
+    async with db.uow() as uow:
+        assert await uow.inbound.take_replays() == []
+        assert await uow.inbound.status_of(40) == "pending"
 
 
 async def test_handled_update_payload_is_dropped(db: Database) -> None:

@@ -7,7 +7,6 @@ import contextlib
 import functools
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import BotContext
+from bot.core.handling import answered_queries
 from bot.core.profile import language_from_telegram
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.members import Profile
@@ -83,18 +83,12 @@ def buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
-_ANSWERED: OrderedDict[str, None] = OrderedDict()
-_ANSWERED_KEEP = 4096
-
-
 async def answer_query(update: Update, text: str | None = None) -> None:
-    """Answer a button press once (Telegram refuses a second answer to the same press)."""
+    """Answer a button press once (Telegram refuses a second answer to the same press; the
+    intake answers any press still unanswered shortly before Telegram's deadline)."""
     query = update.callback_query
-    if query is None or query.id in _ANSWERED:
+    if query is None or not answered_queries.claim(query.id):
         return
-    _ANSWERED[query.id] = None
-    while len(_ANSWERED) > _ANSWERED_KEEP:
-        _ANSWERED.popitem(last=False)
     await query.answer(text)
 
 

@@ -10,6 +10,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.context import BotContext
+from bot.core.handling import current_ticket
+from bot.core.profile import language_from_telegram
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +19,9 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
-    if isinstance(update, Update) and error is not None:
-        context.bot_data.failures[update.update_id] = error
+    ticket = current_ticket()
+    if ticket is not None and error is not None:
+        ticket.record_error(error)  # the intake runner decides: retry, or a dead letter
     if getattr(error, "expected_replay", False):
         log.info("update %s was already handled; skipped", update_id)
         return
@@ -31,14 +34,22 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 async def apologise(application: Application, update_payload: Update) -> None:  # type: ignore[type-arg]
-    """Tell the member, in a private chat, that their last action did not go through."""
+    """Tell the member, in a private chat and in their language, that their last action did
+    not go through."""
     chat = update_payload.effective_chat
-    if chat is None or chat.type != "private":
+    user = update_payload.effective_user
+    if chat is None or chat.type != "private" or user is None:
         return
     texts = application.bot_data.catalogue
     try:
+        profile = await application.bot_data.services.members.profile(user.id)
+    except Exception as exc:  # the database may be what failed: apologise all the same
+        log.warning("apology without the member's settings: %s", type(exc).__name__)
+        profile = None
+    lang = profile.language if profile else language_from_telegram(user.language_code)
+    try:
         await application.bot.send_message(
-            chat.id, texts.t("en", "common.error"), parse_mode=ParseMode.HTML
+            chat.id, texts.t(lang, "common.error"), parse_mode=ParseMode.HTML
         )
     except TelegramError as exc:
         log.warning("could not send an apology: %s", type(exc).__name__)

@@ -13,9 +13,17 @@ from datetime import UTC
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import BotContext
+from bot.core.handling import current_ticket
 from bot.core.helplines import helplines
 from bot.core.screening import Level
 from bot.handlers.common import (
@@ -34,6 +42,7 @@ from bot.services.safety import EscalationView
 
 log = logging.getLogger(__name__)
 SAFETY_GROUP = -1
+HELP_SENT = "safety.help_sent"
 
 
 async def gate(update: Update, context: BotContext) -> None:
@@ -45,25 +54,43 @@ async def gate(update: Update, context: BotContext) -> None:
     text = message.text or message.caption
     if not text:
         return
-    flagged = await context.services.safety.screen(
-        author_id=user.id,
-        author_name=user.first_name,
-        chat_id=chat.id,
-        chat_title=chat.title if chat.type != "private" else None,
-        text=text,
-        language=user.language_code,
-    )
+    ticket = current_ticket()
+    try:
+        flagged = await context.services.safety.screen(
+            author_id=user.id,
+            author_name=user.first_name,
+            chat_id=chat.id,
+            chat_title=chat.title if chat.type != "private" else None,
+            text=text,
+            language=user.language_code,
+        )
+    except Exception as exc:
+        # Fail loud, and let nothing else handle this update: the whole update is tried
+        # again (and finally kept as a dead letter, with an apology) rather than marked done
+        # by a feature handler while its screening never happened.
+        log.error("safety screening failed for update %s: %s", update.update_id, type(exc).__name__)
+        if ticket is None:
+            raise
+        ticket.record_error(exc)
+        raise ApplicationHandlerStop from exc
     if flagged.screening.level is Level.NONE:
         return
-    log.warning(
-        "screened %s: escalation %s (%s)",
-        flagged.screening.level.label,
-        flagged.escalation_id,
-        ",".join(flagged.screening.categories),
-    )
+    if not flagged.repeat:
+        log.warning(
+            "screened %s: escalation %s (%s)",
+            flagged.screening.level.label,
+            flagged.escalation_id,
+            ",".join(flagged.screening.categories),
+        )
     wake_delivery(context)
-    if flagged.screening.level is Level.URGENT:
+    # The help lines go out once per try of this process; after a crash they go out again
+    # (better twice than never).
+    if flagged.screening.level is Level.URGENT and not (
+        ticket is not None and HELP_SENT in ticket.steps_done
+    ):
         await _reply_with_help(update, context)
+        if ticket is not None:
+            ticket.steps_done.add(HELP_SENT)
 
 
 async def _reply_with_help(update: Update, context: BotContext) -> None:

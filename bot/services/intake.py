@@ -1,16 +1,22 @@
-"""Durable intake: updates are stored before Telegram is told they arrived."""
+"""Durable intake: updates are stored before Telegram is told they arrived.
+
+An update that cannot be stored or handled as it is becomes a *dead letter*: its raw form is
+kept (encrypted), Telegram is told it arrived, and everything behind it goes on. An operator
+lists dead letters with `peerbot deadletters` and, after an upgrade, asks for one to be
+handled again.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from bot.storage.db import database_unavailable
 from bot.storage.models import utcnow
 from bot.storage.uow import Database
 
-# A handler that fails this many times in a row is parked as "failed" (kept, not lost) so one
-# poisonous update cannot block its chat forever.
-MAX_ATTEMPTS = 3
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,16 @@ class StoredUpdate:
     update_id: int
     chat_key: int | None
     payload: str
+    kind: str = "unknown"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    update_id: int
+    kind: str
+    error: str
+    at: datetime
+    replay_requested: bool
 
 
 class IntakeService:
@@ -25,36 +41,107 @@ class IntakeService:
         self.db = db
 
     async def store(self, updates: list[StoredUpdate]) -> set[int]:
-        """Store updates (ignoring ones already stored); returns the ids that were new."""
+        """Store updates (ignoring ones already stored); returns the ids that were new.
+
+        When the batch cannot be stored for a reason other than the database being down, each
+        update is stored on its own and one that still fails is kept as a dead letter, so a
+        single odd update never holds back the ones around it. A database that is down raises:
+        nothing is confirmed and Telegram hands the batch over again.
+        """
         if not updates:
             return set()
+        try:
+            return await self._store(updates)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+            batch_error = exc
+        new: set[int] = set()
+        for item in updates:
+            try:
+                new |= await self._store([item])
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise
+                await self._keep_dead(item, type(exc).__name__)
+        log.warning(
+            "a batch of %d updates was stored one by one after %s",
+            len(updates),
+            type(batch_error).__name__,
+        )
+        return new
+
+    async def _store(self, updates: list[StoredUpdate]) -> set[int]:
         async with self.db.uow() as uow:
             new = await uow.inbound.store([(u.update_id, u.chat_key, u.payload) for u in updates])
             await uow.commit()
             return new
 
-    async def is_done(self, update_id: int) -> bool:
-        async with self.db.uow(read_only=True) as uow:
-            return await uow.inbound.status_of(update_id) in ("done", "failed")
+    async def _keep_dead(self, item: StoredUpdate, error: str) -> None:
+        log.error(
+            "update %s (%s) could not be stored: %s; kept as a dead letter",
+            item.update_id,
+            item.kind,
+            error,
+        )
+        try:
+            async with self.db.uow() as uow:
+                await uow.inbound.store_dead_letter(item.update_id, item.kind, error, item.payload)
+                await uow.commit()
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+            # Even the raw form cannot be kept: keep the fact that it arrived.
+            async with self.db.uow() as uow:
+                await uow.inbound.store_dead_letter(item.update_id, item.kind, error, None)
+                await uow.commit()
 
     async def finish(self, update_id: int) -> None:
-        """Mark handled (if the handler's own commit has not already done so)."""
+        """Mark handled (when no handler committed feature effects to do it)."""
         async with self.db.uow() as uow:
             await uow.inbound.mark_done(update_id)
             await uow.commit()
 
-    async def failed_attempt(self, update_id: int) -> bool:
-        """Count a failed attempt; True when it should be tried again."""
+    async def failed_attempt(self, update_id: int) -> None:
         async with self.db.uow() as uow:
-            status = await uow.inbound.record_failure(update_id, give_up_after=MAX_ATTEMPTS)
+            await uow.inbound.count_attempt(update_id)
             await uow.commit()
-            return status == "pending"
 
-    async def park(self, update_id: int) -> None:
-        """Give up on an update after a permanent failure; the row is kept for an operator."""
+    async def make_dead_letter(self, update_id: int, kind: str, error: str) -> None:
+        """Give up on an update for now; it is kept (raw, encrypted) for an operator."""
         async with self.db.uow() as uow:
-            await uow.inbound.record_failure(update_id, give_up_after=1)
+            await uow.inbound.make_dead_letter(update_id, kind, error)
             await uow.commit()
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        async with self.db.uow(read_only=True) as uow:
+            rows = await uow.inbound.dead_letters()
+        return [
+            DeadLetter(
+                update_id=r.update_id,
+                kind=r.kind or "unknown",
+                error=r.error or "unknown",
+                at=r.done_at or r.received_at,
+                replay_requested=r.status == "replay",
+            )
+            for r in rows
+        ]
+
+    async def request_replay(self, update_id: int) -> bool:
+        """Ask the running bot (or the next start) to handle a dead letter again."""
+        async with self.db.uow() as uow:
+            found = await uow.inbound.request_replay(update_id)
+            await uow.commit()
+            return found
+
+    async def take_replays(self) -> list[StoredUpdate]:
+        async with self.db.uow() as uow:
+            rows = await uow.inbound.take_replays()
+            await uow.commit()
+        return [
+            StoredUpdate(r.update_id, r.chat_key, r.payload or "{}", r.kind or "unknown")
+            for r in rows
+        ]
 
     async def unfinished(self) -> list[StoredUpdate]:
         async with self.db.uow(read_only=True) as uow:

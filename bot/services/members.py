@@ -217,7 +217,7 @@ class MemberService:
             member = await uow.members.by_telegram_id(telegram_id, for_update=True)
             if member is not None and member.unreachable_at is not None:
                 member.unreachable_at = None
-                await uow.commit()
+                await uow.commit_independent()  # safe to repeat; must not wait for the feature
 
     async def set_flow(
         self, telegram_id: int, awaiting: Awaiting | None, draft: dict[str, Any] | None

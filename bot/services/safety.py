@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.core.handling import current_ticket
 from bot.core.outgoing import OutgoingMessage
 from bot.core.screening import Level, Screener, Screening
 from bot.locales import Catalogue, Markup
@@ -33,6 +34,7 @@ class Flagged:
     screening: Screening
     escalation_id: int | None
     new_page: bool  # a new urgent escalation (not joined to an open one)
+    repeat: bool = False  # this update was screened and stored before (it is being retried)
 
 
 @dataclass(frozen=True)
@@ -88,15 +90,27 @@ class SafetyService:
         if result.level is Level.NONE:
             return Flagged(result, None, new_page=False)
         now = utcnow()
+        # Stored on its own, before any feature handler runs, and at most once per update: a
+        # retried update finds its escalation instead of making (or joining) another.
+        ticket = current_ticket()
+        update_id = ticket.update_id if ticket is not None else None
         async with self.db.uow() as uow:
+            if update_id is not None:
+                earlier = await self._escalated_by(uow, update_id)
+                if earlier is not None:
+                    return Flagged(result, earlier, new_page=False, repeat=True)
             open_one = (
                 await self._open_for(uow, author_id, now) if result.level is Level.URGENT else None
             )
             if open_one is not None:
                 open_one.text = (open_one.text + "\n---\n" + text)[-TEXT_MAX:]
                 open_one.updated_at = now
-                uow.session.add(EscalationAction(escalation_id=open_one.id or 0, action="joined"))
-                await uow.commit()
+                uow.session.add(
+                    EscalationAction(
+                        escalation_id=open_one.id or 0, action="joined", update_id=update_id
+                    )
+                )
+                await uow.commit_independent()
                 return Flagged(result, open_one.id, new_page=False)
             member = await uow.members.by_telegram_id(author_id)
             escalation = Escalation(
@@ -112,11 +126,20 @@ class SafetyService:
             uow.session.add(escalation)
             await uow.session.flush()
             assert escalation.id is not None
-            uow.session.add(EscalationAction(escalation_id=escalation.id, action="created"))
+            uow.session.add(
+                EscalationAction(escalation_id=escalation.id, action="created", update_id=update_id)
+            )
             if result.level is Level.URGENT:
                 await self._queue_alerts(uow, escalation, first=True)
-            await uow.commit()
+            await uow.commit_independent()
             return Flagged(result, escalation.id, new_page=result.level is Level.URGENT)
+
+    async def _escalated_by(self, uow: UnitOfWork, update_id: int) -> int | None:
+        stmt = select(col(EscalationAction.escalation_id)).where(
+            col(EscalationAction.update_id) == update_id
+        )
+        found = (await uow.session.execute(stmt)).scalar_one_or_none()
+        return int(found) if found is not None else None
 
     async def _open_for(self, uow: UnitOfWork, author_id: int, now: datetime) -> Escalation | None:
         stmt = (

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql.schema import Table
 
@@ -22,6 +23,14 @@ def async_url(database_url: str) -> str:
     if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
         return f"postgresql+asyncpg://{rest}"
     raise ValueError(f"unsupported database scheme {scheme!r}")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database itself failed (worth another try later), as opposed to one row or one
+    statement being wrong."""
+    if isinstance(error, OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 def create_engine(database_url: str, *, read_only: bool = False) -> AsyncEngine:

@@ -40,10 +40,17 @@ class Inbound(SQLModel, table=True):
     chat_key: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     # The raw update (it contains what the member wrote): encrypted, and cleared once handled.
     payload: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    # pending -> done; or dead (a dead letter: kept for an operator, see `peerbot deadletters`)
+    # -> replay (an operator asked for another try) -> pending.
     status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # When it was handled, or when it became a dead letter.
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # For dead letters: the update's kind ("message", "callback_query" ...) and the class of
+    # the error that stopped it; never anything from its content.
+    kind: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class Member(SQLModel, table=True):
@@ -337,6 +344,10 @@ class EscalationAction(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     actor_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     action: str = Field(sa_column=Column(String(32), nullable=False))
+    # The update that created or joined the escalation: a retried update escalates once.
+    update_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, unique=True)
+    )
 
 
 class Question(SQLModel, table=True):

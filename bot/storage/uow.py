@@ -10,10 +10,7 @@ after a crash.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -22,6 +19,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from bot.core.handling import current_ticket
 from bot.storage.db import create_engine, insert_ignoring_conflicts, is_postgres
 from bot.storage.models import (
     AuditEvent,
@@ -48,28 +46,6 @@ class AlreadyHandled(Exception):
     """
 
     expected_replay = True
-
-
-@dataclass
-class _UpdateTicket:
-    update_id: int
-    marked: bool = False
-
-
-_current_update: contextvars.ContextVar[_UpdateTicket | None] = contextvars.ContextVar(
-    "peerbot_current_update", default=None
-)
-
-
-@contextmanager
-def handling_update(update_id: int) -> Iterator[_UpdateTicket]:
-    """Bind work done in this context (task) to a Telegram update."""
-    ticket = _UpdateTicket(update_id)
-    token = _current_update.set(ticket)
-    try:
-        yield ticket
-    finally:
-        _current_update.reset(token)
 
 
 class WriterGate:
@@ -132,18 +108,27 @@ class UnitOfWork:
                 self._gate.release()
 
     async def commit(self) -> None:
-        ticket = _current_update.get()
-        if (
-            ticket is not None
-            and not ticket.marked
-            and not await self.inbound.mark_done(ticket.update_id)
-        ):
-            await self.session.rollback()
-            raise AlreadyHandled(ticket.update_id)
+        """Commit this update's feature effects, marking the update done in the same
+        transaction (see `bot.core.handling`); outside an update, a plain commit."""
+        ticket = current_ticket()
+        marks = ticket is not None and ticket.feature_commit()
+        if marks:
+            assert ticket is not None
+            if not await self.inbound.mark_done(ticket.update_id):
+                await self.session.rollback()
+                raise AlreadyHandled(ticket.update_id)
         await self.session.commit()
         self._committed = True
-        if ticket is not None:
+        if marks:
+            assert ticket is not None
             ticket.marked = True
+
+    async def commit_independent(self) -> None:
+        """Commit work that must hold even if the update's feature handler fails later, and
+        that is safe to repeat when the update is tried again (the safety gate's escalation,
+        noticing a member is reachable). It does not mark the update done."""
+        await self.session.commit()
+        self._committed = True
 
 
 class Database:
@@ -353,23 +338,88 @@ class InboundRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def mark_done(self, update_id: int) -> bool:
-        """Mark done and drop the stored payload; False if it was already done."""
+        """Mark done and drop the stored payload; False if it was not waiting to be handled."""
         result = await self.session.execute(
             update(Inbound)
-            .where(col(Inbound.update_id) == update_id, col(Inbound.status) != "done")
+            .where(col(Inbound.update_id) == update_id, col(Inbound.status) == "pending")
             .values(status="done", payload=None, done_at=utcnow())
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def record_failure(self, update_id: int, *, give_up_after: int) -> str:
-        """Count a failed attempt; after `give_up_after` attempts the row is parked as failed."""
-        row = await self.session.get(Inbound, update_id, with_for_update=True)
-        if row is None or row.status == "done":
-            return "done"
-        row.attempts += 1
-        if row.attempts >= give_up_after:
-            row.status = "failed"
-        return row.status
+    async def count_attempt(self, update_id: int) -> None:
+        await self.session.execute(
+            update(Inbound)
+            .where(col(Inbound.update_id) == update_id)
+            .values(attempts=col(Inbound.attempts) + 1)
+        )
+
+    async def make_dead_letter(self, update_id: int, kind: str, error: str) -> bool:
+        """Keep a pending update (raw, encrypted) for an operator instead of handling it."""
+        result = await self.session.execute(
+            update(Inbound)
+            .where(col(Inbound.update_id) == update_id, col(Inbound.status) == "pending")
+            .values(status="dead", kind=kind[:32], error=error[:64], done_at=utcnow())
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def store_dead_letter(
+        self, update_id: int, kind: str, error: str, payload: str | None
+    ) -> None:
+        """Keep an update that could not be stored the ordinary way."""
+        now = utcnow()
+        values: dict[str, Any] = {
+            "update_id": update_id,
+            "chat_key": None,
+            "payload": payload,
+            "status": "dead",
+            "attempts": 0,
+            "received_at": now,
+            "done_at": now,
+            "kind": kind[:32],
+            "error": error[:64],
+        }
+        table = Inbound.__table__  # type: ignore[attr-defined]  # set by SQLModel at runtime
+        await insert_ignoring_conflicts(self.session, table, [values], ["update_id"])
+
+    async def dead_letters(self, limit: int = 200) -> list[Inbound]:
+        stmt = (
+            select(Inbound)
+            .where(col(Inbound.status).in_(("dead", "replay")))
+            .order_by(col(Inbound.update_id))
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def request_replay(self, update_id: int) -> bool:
+        result = await self.session.execute(
+            update(Inbound)
+            .where(col(Inbound.update_id) == update_id, col(Inbound.status) == "dead")
+            .values(status="replay")
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def take_replays(self, limit: int = 100) -> list[Inbound]:
+        """Dead letters an operator asked to replay, turned pending again (claimed once)."""
+        wanted = (
+            select(col(Inbound.update_id))
+            .where(col(Inbound.status) == "replay")
+            .order_by(col(Inbound.update_id))
+            .limit(limit)
+        )
+        ids = [int(i) for i in (await self.session.execute(wanted)).scalars()]
+        if not ids:
+            return []
+        claimed = (
+            await self.session.execute(
+                update(Inbound)
+                .where(col(Inbound.update_id).in_(ids), col(Inbound.status) == "replay")
+                .values(status="pending", attempts=0, error=None, done_at=None)
+                .returning(col(Inbound.update_id))
+            )
+        ).scalars()
+        taken = [int(i) for i in claimed]
+        stmt = select(Inbound).where(col(Inbound.update_id).in_(taken))
+        return list((await self.session.execute(stmt)).scalars())
 
     async def unfinished(self, limit: int = 1000) -> list[Inbound]:
         stmt = (
