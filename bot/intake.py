@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 from telegram import Update
 from telegram.error import (
+    BadRequest,
     Conflict,
     Forbidden,
     InvalidToken,
@@ -98,6 +99,8 @@ def callback_query_id(data: dict[str, Any]) -> str | None:
 
 def is_transient(error: BaseException) -> bool:
     """Worth another try: the network, Telegram's flood control, or a busy database."""
+    if isinstance(error, BadRequest):  # a NetworkError in PTB's tree, but final
+        return False
     return isinstance(error, NetworkError | RetryAfter) or database_unavailable(error)
 
 
@@ -153,13 +156,14 @@ class UpdateRunner:
                 self._idle.set()
 
     async def _handle(self, stored: StoredUpdate) -> None:
+        data: object = None
         try:
             data = json.loads(stored.payload)
-            update = Update.de_json(data, self.application.bot)
+            update = Update.de_json(data, self.application.bot)  # type: ignore[arg-type]
             if not isinstance(data, dict) or update is None:
                 raise ValueError("not an update")
         except Exception as exc:  # whatever the library cannot read: a dead letter
-            await self._dead_letter(stored.update_id, update_kind(None), exc)
+            await self._dead_letter(stored.update_id, update_kind(data), exc)
             return
         kind = update_kind(data)
         ticket = UpdateTicket(stored.update_id)
@@ -296,11 +300,13 @@ class Poller:
         self._task = asyncio.create_task(self._loop(), name="poller")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        # A poller that already stopped on its own (a refused token) was reported then.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
     @property
     def task(self) -> asyncio.Task[None] | None:

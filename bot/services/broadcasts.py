@@ -185,7 +185,8 @@ class BroadcastService:
             if broadcast is not None:
                 broadcast.status_message_id = message_id
                 broadcast.shown = shown[:300]
-                await uow.commit()
+                # Bookkeeping of a message already sent, after the send itself was committed.
+                await uow.commit_independent()
 
     async def cancel(self, actor: int, broadcast_id: int) -> StatusUpdate:
         """Stop a send in progress: what is not sent yet will not be. The author or a
@@ -244,7 +245,7 @@ class BroadcastService:
             broadcast = await uow.broadcasts.by_id(broadcast_id, for_update=True)
             if broadcast is not None:
                 broadcast.shown = text[:300]
-                await uow.commit()
+                await uow.commit_independent()  # bookkeeping of a message already shown
 
     def _status(self, broadcast: Broadcast, language: str, counts: dict[str, int]) -> StatusUpdate:
         assert broadcast.id is not None and broadcast.status_chat_id is not None

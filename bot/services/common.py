@@ -47,6 +47,13 @@ def set_draft(member: Member, draft: dict[str, object] | None) -> None:
     member.draft = json.dumps(draft) if draft is not None else None
 
 
+def move_flow(member: Member, awaiting: str | None, draft: dict[str, object] | None) -> None:
+    """Move the member's multi-step flow on in the same transaction as the step's own effect
+    (a crash between two commits would leave the flow waiting for a step already taken)."""
+    member.awaiting = awaiting
+    set_draft(member, draft)
+
+
 async def drop_previewed_draft(uow: UnitOfWork, telegram_id: int, nonce: str) -> None:
     """Cancel on a preview: drop that draft, not whatever the person has started since."""
     member = await onboarded_member(uow, telegram_id, lock=True)

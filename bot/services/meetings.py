@@ -15,7 +15,7 @@ from bot.core.schedule import (
     next_reminder_slot,
 )
 from bot.locales import Catalogue
-from bot.services.common import actor_for, manages_group, onboarded_member
+from bot.services.common import actor_for, manages_group, move_flow, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.notices import queue_notice
 from bot.services.reminders import rule_of, set_next_slot
@@ -108,6 +108,7 @@ class MeetingService:
             set_next_slot(meeting, next_reminder_slot(rule, self.offsets, now))
             await uow.meetings.add(meeting)
             uow.audit.record("meeting.create", actor_id=member.id, group_id=draft.group_id)
+            move_flow(member, None, None)  # the wizard is over
             await uow.commit()
             assert meeting.id is not None
             return meeting.id
@@ -200,6 +201,7 @@ class MeetingService:
                     place=meeting.place or "—",
                 )  # fmt: skip
                 told += 1
+            move_flow(member, None, None)  # the edit's question was answered
             await uow.commit()
             return meeting.title, told
 

@@ -222,11 +222,16 @@ class MemberService:
     async def set_flow(
         self, telegram_id: int, awaiting: Awaiting | None, draft: dict[str, Any] | None
     ) -> Profile:
-        """Remember where a multi-step flow is and what it has collected (None: flow over)."""
+        """Remember where a multi-step flow is and what it has collected (None: flow over).
+        A service that finishes a step already moved the flow on in its own transaction;
+        then there is nothing to write here (and no second commit for the update)."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
+            encoded = json.dumps(draft) if draft is not None else None
+            if member.awaiting == awaiting and member.draft == encoded:
+                return self._profile(member)
             member.awaiting = awaiting
-            member.draft = json.dumps(draft) if draft is not None else None
+            member.draft = encoded
             await uow.commit()
             return self._profile(member)
 
