@@ -4,7 +4,8 @@
 Both create `.venv` (if missing) and install the project into it whenever pyproject.toml has
 changed, so a fresh machine with only Python 3.11+ and pip needs nothing else.
 
-    python3 tasks.py run     install, apply migrations, run the bot (reads .env)
+    python3 tasks.py run     install, apply migrations, run the bot (reads .env); on POSIX
+                             this process becomes the bot, so signals reach it directly
     python3 tasks.py test    install with dev tools, then ruff, mypy, import-linter and pytest
     python3 tasks.py lint    only the static checks
 """
@@ -64,6 +65,25 @@ def run(cmd: list[str]) -> int:
     return subprocess.run(cmd, cwd=ROOT, check=False).returncode  # noqa: S603
 
 
+def run_bot(args: list[str]) -> int:
+    """Become the bot, so SIGTERM and SIGINT reach it directly (a wrapper waiting on a child
+    would stop alone and leave the bot polling)."""
+    peerbot = str(BIN / "peerbot")
+    cmd = [peerbot, "run", *args]
+    print("tasks: $", " ".join(cmd), flush=True)
+    if os.name == "posix":
+        sys.stderr.flush()
+        os.chdir(ROOT)
+        os.execv(peerbot, cmd)  # noqa: S606 - fixed program, replaces this process
+    # Windows has no exec: Ctrl-C reaches the bot too; wait for it to finish stopping.
+    proc = subprocess.Popen(cmd, cwd=ROOT)  # noqa: S603 - fixed program
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue
+
+
 def lint() -> int:
     checks = [
         [str(BIN / "ruff"), "check", "bot", "tests", "bench", "tasks.py"],
@@ -79,7 +99,7 @@ def main(argv: list[str]) -> int:
     rest = argv[1:]
     if command == "run":
         ensure_env(dev=False)
-        return run([str(BIN / "peerbot"), "run", *rest])
+        return run_bot(rest)
     if command in ("test", "lint"):
         ensure_env(dev=True)
         status = lint()

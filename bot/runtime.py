@@ -6,15 +6,20 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import Bot
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.context import BotContext, PeerbotApplication
 from bot.core import clock
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.limiter import retry_seconds
 from bot.handlers.broadcasts import refresh_progress
 from bot.handlers.errors import apologise
 from bot.intake import Poller, UpdateRunner, WebhookServer
@@ -23,6 +28,16 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 10.0
+# On SIGTERM/SIGINT the whole stop takes at most ~2 s: updates still being handled after this
+# are cancelled, and replayed at the next start (they are stored before they are confirmed).
+SIGNAL_DRAIN_SECONDS = 1.0
+# ... and the dispatcher's sends in flight this long.
+SEND_STOP_SECONDS = 0.3
+# Start-up requests to Telegram that fail on the network or with a 5xx are tried again after
+# 1, 2, 4 ... seconds, at most this long apart.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
+TOKEN_REFUSED = "TELEGRAM_BOT_TOKEN: Telegram refused this token; check it with @BotFather"  # noqa: S105
 PRUNE_EVERY = timedelta(hours=1)
 # How often a running announcement's status message is brought up to date.
 PROGRESS_SECONDS = 2.0
@@ -48,6 +63,11 @@ async def _prune_inbound(context: BotContext) -> None:
         log.info("forgot %d handled updates", removed)
 
 
+class FatalError(Exception):
+    """The bot cannot run and waiting will not change that; the message is one line for the
+    operator (and never carries the token)."""
+
+
 class BotRuntime:
     def __init__(self, settings: Settings, application: PeerbotApplication | None = None) -> None:
         self.settings = settings
@@ -59,10 +79,20 @@ class BotRuntime:
         self._delivery_bot: Bot | None = None
 
     async def start(self) -> None:
+        """Start everything; Telegram being unreachable is waited out, a refused token is not.
+
+        May be cancelled at any point: `stop()` then closes whatever was opened."""
         app = self.application
-        await app.initialize()
-        if app.post_init is not None:
-            await app.post_init(app)
+        if not self.settings.has_alert_route:
+            log.warning(
+                "PEERBOT_ALLOW_NO_CRISIS_ALERTS is on: with no PEERBOT_COORDINATORS and no "
+                "PEERBOT_ALERT_CHAT_ID, urgent crisis alerts reach no one"
+            )
+        await self._until_reachable(app.initialize)  # getMe: checks the token
+        post_init = app.post_init
+        if post_init is not None:
+            # It opens the database, then publishes the command menus (setMyCommands).
+            await self._until_reachable(lambda: post_init(app), undo=self._close_database)
         await app.start()
         self.runner = UpdateRunner(
             app,
@@ -98,13 +128,54 @@ class BotRuntime:
                 job_kwargs=never_drop,
             )
         if self.settings.webhook is not None:
-            self.webhook = WebhookServer(app, self.runner, self.settings.webhook)
-            await self.webhook.start()
+            webhook = self.webhook = WebhookServer(app, self.runner, self.settings.webhook)
+            await self._until_reachable(webhook.start, undo=webhook.stop)  # setWebhook
             log.info("bot started (webhook)")
         else:
             self.poller = Poller(app, self.runner)
-            await self.poller.start()
+            await self._until_reachable(self.poller.start)  # deleteWebhook
             log.info("bot started (long polling)")
+
+    async def _until_reachable(
+        self,
+        step: Callable[[], Awaitable[object]],
+        undo: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """Run a start-up step that talks to Telegram, again and again while Telegram cannot
+        be reached (network errors, time-outs, 5xx), with one log line per wait."""
+        host = urlsplit(self.settings.api_url).hostname or "the Bot API"
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                await step()
+                return
+            except InvalidToken:
+                # PTB's message carries the token itself: never show it, nor the traceback.
+                raise FatalError(TOKEN_REFUSED) from None
+            except RetryAfter as exc:
+                wait = max(retry_seconds(exc.retry_after), delay)
+                log.warning("Telegram at %s asked to wait; retrying in %g s", host, wait)
+            except BadRequest as exc:  # a NetworkError in PTB, but waiting does not fix it
+                raise self._refused(exc) from None
+            except NetworkError:  # also TimedOut, and every 5xx answer
+                wait = delay
+                log.warning("Telegram not reachable at %s; retrying in %g s", host, wait)
+            except TelegramError as exc:
+                raise self._refused(exc) from None
+            if undo is not None:
+                await undo()
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    def _refused(self, error: TelegramError) -> FatalError:
+        message = " ".join(error.message.replace(self.settings.bot_token, "<token>").split())
+        return FatalError(f"Telegram refused a start-up request: {message}")
+
+    async def _close_database(self) -> None:
+        app = self.application
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        app.bot_data.database = None
 
     async def _start_delivery(self) -> None:
         """The dispatcher gets a Bot of its own, without PTB's rate limiter: it keeps
@@ -118,48 +189,101 @@ class BotRuntime:
             base_file_url=f"{self.settings.api_url}/file/bot",
             request=HTTPXRequest(connection_pool_size=16, read_timeout=15, connect_timeout=10),
         )
-        await self._delivery_bot.initialize()
+        await self._until_reachable(self._delivery_bot.initialize)  # getMe
         self.dispatcher = Dispatcher(db, self._delivery_bot, budget=app.bot_data.send_budget)
         await self.dispatcher.start()
         app.bot_data.delivery = self.dispatcher
 
-    async def stop(self) -> None:
+    async def stop(self, *, hurry: bool = False) -> None:
+        """Stop and close everything; safe on a runtime whose start failed or was cancelled
+        part-way, and safe to call twice.
+
+        `hurry` (SIGTERM, SIGINT) keeps the whole stop within about 2 s: updates still being
+        handled, a running tick and sends in flight are cancelled instead of awaited. Nothing
+        is lost by that: updates are stored before they are confirmed and replayed at the next
+        start, ticks are idempotent, and the outbox settles an interrupted send at next start.
+        """
         app = self.application
         if self.poller is not None:
             await self.poller.stop()
         if self.webhook is not None:
             await self.webhook.stop()
-        if self.runner is not None and not await self.runner.drain(DRAIN_SECONDS):
+        drain = SIGNAL_DRAIN_SECONDS if hurry else DRAIN_SECONDS
+        if self.runner is not None and not await self.runner.drain(drain):
             log.warning("stopping with updates still being handled; they resume at next start")
             await self.runner.cancel()
+        if hurry and app.job_queue is not None and app.running:
+            await app.job_queue.stop(wait=False)  # cancels a running tick
         if app.running:
             await app.stop()
         if self.dispatcher is not None:
-            await self.dispatcher.stop()
+            await self._stop_dispatcher(self.dispatcher, SEND_STOP_SECONDS if hurry else None)
+            self.dispatcher = None
             app.bot_data.delivery = None
         if self._delivery_bot is not None:
             await self._delivery_bot.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
+        await self._close_database()
         await app.shutdown()
-        log.info("bot stopped")
+        # An application whose initialize() never finished skips this in shutdown().
+        await app.bot.shutdown()
+        if self.runner is not None:
+            log.info("bot stopped")
+
+    @staticmethod
+    async def _stop_dispatcher(dispatcher: Dispatcher, seconds: float | None) -> None:
+        stopping = asyncio.create_task(dispatcher.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=seconds)
+        if not done:
+            log.warning("stopping with messages still being sent; they are settled at next start")
+            await _cancel(stopping)
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait for it to finish, without swallowing our own cancellation."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
 
 
 async def run_until_stopped(settings: Settings) -> None:
-    runtime = BotRuntime(settings)
+    """Run the bot until SIGINT or SIGTERM; either stops it within about 2 s, in any phase
+    (start-up included: a start still waiting for Telegram is cancelled)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C is KeyboardInterrupt
             loop.add_signal_handler(sig, stop.set)
-    await runtime.start()
+            handled.append(sig)
+    runtime = BotRuntime(settings)
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
     try:
-        waiters = [asyncio.create_task(stop.wait())]
+        starting = asyncio.create_task(runtime.start(), name="start")
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            log.info("stopping before start-up finished")
+            await _cancel(starting)
+            return
+        starting.result()  # a failed start raises here
+        waiters: set[asyncio.Task[Any]] = {stopping}
         if runtime.poller is not None and runtime.poller.task is not None:
-            waiters.append(runtime.poller.task)  # type: ignore[arg-type]
+            waiters.add(runtime.poller.task)
         done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task is not waiters[0] and task.exception() is not None:
-                raise SystemExit(f"stopped: {type(task.exception()).__name__}")
+            error = None if task is stopping else task.exception()
+            if isinstance(error, InvalidToken):  # the token was revoked while running
+                raise FatalError(TOKEN_REFUSED) from None
+            if error is not None:
+                raise SystemExit(f"stopped: {type(error).__name__}")
+    except asyncio.CancelledError:  # Ctrl-C where signal handlers are not available
+        stop.set()
+        raise
     finally:
-        await runtime.stop()
+        stopping.cancel()
+        await runtime.stop(hurry=stop.is_set())
+        for sig in handled:
+            loop.remove_signal_handler(sig)

@@ -17,6 +17,10 @@ from urllib.parse import urlsplit
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_FILE = "peerbot.db"
 
+# Shown in error messages and refused as a value: it only looks like a token.
+EXAMPLE_TOKEN = "123456789:AAExampleTokenFromBotFather_abcdefg"  # noqa: S105 - a placeholder
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 _SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -64,6 +68,13 @@ class Settings:
     # so their timing does not point at whoever was just typing.
     question_delay: tuple[int, int] = (60, 300)
     log_level: str = "INFO"
+    # Run with no coordinators and no alert chat: urgent crisis alerts then reach no one.
+    allow_no_crisis_alerts: bool = False
+
+    @property
+    def has_alert_route(self) -> bool:
+        """Whether an urgent crisis alert reaches anyone (a coordinator or the alert chat)."""
+        return bool(self.coordinators) or self.alert_chat_id is not None
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -84,13 +95,16 @@ class Settings:
         token = get("TELEGRAM_BOT_TOKEN")
         if token is None:
             raise ConfigError(
-                "TELEGRAM_BOT_TOKEN", "is required", "123456789:AAExampleTokenFromBotFather_abcdefg"
+                "TELEGRAM_BOT_TOKEN",
+                "is not set; set TELEGRAM_BOT_TOKEN to the token @BotFather gave you",
+                EXAMPLE_TOKEN,
             )
-        if not _TOKEN_RE.match(token):
+        # Never echo the value: a mistyped real token is still a secret.
+        if not _TOKEN_RE.match(token) or token == EXAMPLE_TOKEN:
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN",
-                "does not look like a token from @BotFather",
-                "123456789:AAExampleTokenFromBotFather_abcdefg",
+                "is not a token from @BotFather; set TELEGRAM_BOT_TOKEN to the token it gave you",
+                EXAMPLE_TOKEN,
             )
 
         api_url = (get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/")
@@ -164,6 +178,18 @@ class Settings:
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("PEERBOT_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR", "INFO")
 
+        allow_no_alerts = _parse_bool(
+            "PEERBOT_ALLOW_NO_CRISIS_ALERTS", get("PEERBOT_ALLOW_NO_CRISIS_ALERTS")
+        )
+        if not coordinators and alert_chat_id is None and not allow_no_alerts:
+            raise ConfigError(
+                "PEERBOT_COORDINATORS",
+                "is empty and PEERBOT_ALERT_CHAT_ID is not set, so urgent crisis alerts would "
+                "reach no one; set either one (or PEERBOT_ALLOW_NO_CRISIS_ALERTS=true to run "
+                "without crisis alerts)",
+                "123456789",
+            )
+
         return cls(
             bot_token=token,
             api_url=api_url,
@@ -180,6 +206,7 @@ class Settings:
             realert_after=timedelta(minutes=int(realert_raw)),
             question_delay=question_delay,
             log_level=log_level,
+            allow_no_crisis_alerts=allow_no_alerts,
         )
 
 
@@ -196,6 +223,15 @@ def _parse_offsets(raw: str) -> tuple[timedelta, ...]:
     if not offsets or any(o <= timedelta(0) or o > timedelta(days=14) for o in offsets):
         raise ConfigError("PEERBOT_REMINDER_OFFSETS", "must be between 1m and 14d", "24h,1h")
     return tuple(sorted(set(offsets), reverse=True))
+
+
+def _parse_bool(variable: str, raw: str | None) -> bool:
+    value = (raw or "false").lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise ConfigError(variable, "must be true or false", "false")
 
 
 def _parse_ids(raw: str | None) -> frozenset[int]:
@@ -220,7 +256,12 @@ def _parse_webhook(get: Callable[[str], str | None]) -> WebhookSettings | None:
     url = get("WEBHOOK_URL")
     if url is None:
         return None
-    if not re.match(r"^https?://[^\s/]+", url):
+    try:
+        parts = urlsplit(url) if re.match(r"^https?://[^\s/]+", url) else None
+    except ValueError:  # e.g. an unclosed [ in an IPv6 host
+        parts = None
+    # Telegram delivers webhooks over HTTPS only; plain http is for a local Bot API server.
+    if parts is None or (parts.scheme != "https" and parts.hostname not in _LOOPBACK_HOSTS):
         raise ConfigError("WEBHOOK_URL", "must be an https URL", "https://bot.example.org/telegram")
     secret = get("WEBHOOK_SECRET")
     if secret is None or not _SECRET_TOKEN_RE.match(secret):

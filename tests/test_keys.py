@@ -19,7 +19,13 @@ def test_key_is_generated_beside_the_database_with_owner_only_permissions(
 ) -> None:
     caplog.set_level(logging.WARNING)
     db = tmp_path / "data" / "peerbot.db"
-    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{db}"})
+    settings = Settings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "PEERBOT_COORDINATORS": "11",
+            "DATABASE_URL": f"sqlite:///{db}",
+        }
+    )
     key = resolve_secret_key(settings)
     key_file = tmp_path / "data" / "peerbot.key"
     assert key_file.read_text().strip() == key
@@ -34,7 +40,11 @@ def test_key_is_generated_beside_the_database_with_owner_only_permissions(
 
 def test_postgres_without_a_key_refuses_to_start() -> None:
     settings = Settings.from_env(
-        {"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": "postgresql://x@localhost/db"}
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "PEERBOT_COORDINATORS": "11",
+            "DATABASE_URL": "postgresql://x@localhost/db",
+        }
     )
     with pytest.raises(RuntimeError, match="PEERBOT_SECRET_KEY"):
         resolve_secret_key(settings)

@@ -10,15 +10,20 @@ import pytest
 
 from bot.settings import ConfigError, Settings
 
+ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnop"
+# The least a bot needs: a token, and someone to receive urgent crisis alerts.
+MINIMAL = {"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_COORDINATORS": "11"}
 
 
 def test_defaults() -> None:
-    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    settings = Settings.from_env(MINIMAL)
     assert settings.api_url == "https://api.telegram.org"
     assert settings.database_url == "sqlite:///peerbot.db"
     assert settings.webhook is None
-    assert settings.coordinators == frozenset()
+    assert settings.coordinators == frozenset({11})
+    assert settings.alert_chat_id is None
+    assert not settings.allow_no_crisis_alerts
     assert TOKEN not in repr(settings)
 
 
@@ -59,10 +64,13 @@ def test_full_configuration() -> None:
         ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({"PEERBOT_QUESTION_DELAY": "5 minutes"}, "PEERBOT_QUESTION_DELAY"),
         ({"PEERBOT_QUESTION_DELAY": "300-60"}, "PEERBOT_QUESTION_DELAY"),
+        ({"WEBHOOK_URL": "http://bot.example.org/h", "WEBHOOK_SECRET": "ok"}, "WEBHOOK_URL"),
+        ({"WEBHOOK_URL": "https://[bot/h", "WEBHOOK_SECRET": "ok"}, "WEBHOOK_URL"),
+        ({"PEERBOT_ALLOW_NO_CRISIS_ALERTS": "maybe"}, "PEERBOT_ALLOW_NO_CRISIS_ALERTS"),
     ],
 )
 def test_bad_values_name_the_variable_and_an_example(env: dict[str, str], variable: str) -> None:
-    full = {"TELEGRAM_BOT_TOKEN": TOKEN, **env} if variable != "TELEGRAM_BOT_TOKEN" else env
+    full = {**MINIMAL, **env} if variable != "TELEGRAM_BOT_TOKEN" else env
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(full)
     assert caught.value.variable == variable
@@ -98,27 +106,83 @@ def test_keygen_prints_a_usable_key(tmp_path: Path) -> None:
         check=True,
     )
     key = result.stdout.strip()
-    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_SECRET_KEY": key})
+    settings = Settings.from_env({**MINIMAL, "PEERBOT_SECRET_KEY": key})
     assert settings.secret_key == key
 
 
 def test_reminder_offsets_are_configurable() -> None:
     from datetime import timedelta
 
-    settings = Settings.from_env(
-        {"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_REMINDER_OFFSETS": "30m, 2d,1h"}
-    )
+    settings = Settings.from_env({**MINIMAL, "PEERBOT_REMINDER_OFFSETS": "30m, 2d,1h"})
     assert settings.reminder_offsets == (
         timedelta(days=2),
         timedelta(hours=1),
         timedelta(minutes=30),
     )
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_REMINDER_OFFSETS": "soon"})
+        Settings.from_env({**MINIMAL, "PEERBOT_REMINDER_OFFSETS": "soon"})
     assert caught.value.variable == "PEERBOT_REMINDER_OFFSETS"
 
 
 def test_question_delay_is_a_range_of_seconds() -> None:
-    assert Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).question_delay == (60, 300)
-    custom = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_QUESTION_DELAY": "30-90"})
+    assert Settings.from_env(MINIMAL).question_delay == (60, 300)
+    custom = Settings.from_env({**MINIMAL, "PEERBOT_QUESTION_DELAY": "30-90"})
     assert custom.question_delay == (30, 90)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "set-me-from-BotFather",  # the placeholder .env.example ships
+        "123456789:AAExampleTokenFromBotFather_abcdefg",  # the example error messages show
+        "987654321",
+        "123456789:AAFakeToken with spaces_abcdefghijk",
+    ],
+)
+def test_a_placeholder_token_is_refused_without_echoing_it(token: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**MINIMAL, "TELEGRAM_BOT_TOKEN": token})
+    message = str(caught.value)
+    assert caught.value.variable == "TELEGRAM_BOT_TOKEN"
+    assert "set TELEGRAM_BOT_TOKEN" in message
+    assert "\n" not in message
+    if token != "123456789:AAExampleTokenFromBotFather_abcdefg":
+        assert token not in message
+
+
+def test_env_example_as_shipped_asks_for_the_token() -> None:
+    from dotenv import dotenv_values
+
+    env = {k: v for k, v in dotenv_values(ROOT / ".env.example").items() if v is not None}
+    with pytest.raises(ConfigError, match="set TELEGRAM_BOT_TOKEN"):
+        Settings.from_env(env)
+    # With a real token filled in, the next thing it asks for is someone to alert.
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**env, "TELEGRAM_BOT_TOKEN": TOKEN})
+    assert caught.value.variable == "PEERBOT_COORDINATORS"
+
+
+def test_no_alert_route_refuses_to_start_unless_the_risk_is_accepted() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_COORDINATORS": " "})
+    message = str(caught.value)
+    assert "crisis alerts would reach no one" in message
+    assert "PEERBOT_COORDINATORS" in message and "PEERBOT_ALERT_CHAT_ID" in message
+    assert "PEERBOT_ALLOW_NO_CRISIS_ALERTS=true" in message
+    assert "\n" not in message
+
+    only_chat = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_ALERT_CHAT_ID": "-100"})
+    assert only_chat.has_alert_route
+    accepted = Settings.from_env(
+        {"TELEGRAM_BOT_TOKEN": TOKEN, "PEERBOT_ALLOW_NO_CRISIS_ALERTS": "true"}
+    )
+    assert accepted.allow_no_crisis_alerts and not accepted.has_alert_route
+
+
+def test_webhook_needs_https_except_on_this_machine() -> None:
+    secret = {"WEBHOOK_SECRET": "s3cret"}
+    public = Settings.from_env({**MINIMAL, **secret, "WEBHOOK_URL": "https://bot.example.org/h"})
+    assert public.webhook is not None
+    for local in ("http://127.0.0.1:8443/telegram", "http://localhost:8443/telegram"):
+        settings = Settings.from_env({**MINIMAL, **secret, "WEBHOOK_URL": local})
+        assert settings.webhook is not None and settings.webhook.url == local
