@@ -97,6 +97,7 @@ def _runtime(server: FakeBotApi, url: str, key: str) -> BotRuntime:
                 "TELEGRAM_API_URL": server.root_url,
                 "DATABASE_URL": url,
                 "PEERBOT_SECRET_KEY": key,
+                "PEERBOT_COORDINATORS": "900001",  # an alert route is required
             }
         )
     )
@@ -139,6 +140,7 @@ async def crash(members: int, database_url: str | None, seed: int | None) -> Non
                 "TELEGRAM_API_URL": server.root_url,
                 "DATABASE_URL": url,
                 "PEERBOT_SECRET_KEY": key,
+                "PEERBOT_COORDINATORS": "900001",  # an alert route is required
             }
 
             async def run(failpoints: str) -> asyncio.subprocess.Process:

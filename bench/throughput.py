@@ -100,6 +100,7 @@ async def bench_peerbot(
                     "TELEGRAM_API_URL": server.root_url,
                     "DATABASE_URL": url,
                     "PEERBOT_SECRET_KEY": generate_key(),
+                    "PEERBOT_COORDINATORS": "900001",  # an alert route is required
                     "PEERBOT_REPLY_RATE_LIMIT": "on" if rate_limit else "off",
                 }
             )

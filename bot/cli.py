@@ -1,4 +1,4 @@
-"""`peerbot` command line: run, migrate, keygen."""
+"""`peerbot` command line: run, migrate, deadletters, keygen, screen, train-screener."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     trainer.add_argument("--data", type=Path, default=Path("tests/data"),
                          help="folder with the labelled .jsonl sets")  # fmt: skip
     trainer.add_argument("--version", required=True, help="the model's version, e.g. 2026.11-1")
+    dead = sub.add_parser(
+        "deadletters", help="list updates kept as dead letters (or --replay one after a fix)"
+    )
+    dead.add_argument("--replay", type=int, metavar="UPDATE_ID",
+                      help="have the bot handle this dead letter again")  # fmt: skip
     args = parser.parse_args(argv)
     command = args.command or "run"
 
@@ -86,10 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         importlib.import_module("bot.runtime")
     except KeyboardInterrupt:
         return 130
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, token=settings.bot_token)
 
     if command == "migrate":
         return asyncio.run(_migrate(settings))
+    if command == "deadletters":
+        return asyncio.run(_deadletters(settings, args.replay))
     status = _run(settings)
     # Everything the bot opened is closed by now. Leave without the interpreter's teardown of
     # this large module graph (half a second and more on a busy machine), so that SIGTERM or
@@ -151,6 +158,47 @@ async def _migrate(settings: object) -> int:
     finally:
         await engine.dispose()
     print("peerbot: database is up to date")
+    return 0
+
+
+async def _deadletters(settings: object, replay: int | None) -> int:
+    """List dead letters (id, kind, error class, time: never their content), or ask for one
+    to be handled again, e.g. after an upgrade that fixed what stopped it."""
+    from bot.app import resolve_secret_key
+    from bot.intake import REPLAY_SWEEP_SECONDS
+    from bot.services.intake import IntakeService
+    from bot.settings import Settings
+    from bot.storage.crypto import install_keyring
+    from bot.storage.migrate import upgrade_to_head
+    from bot.storage.uow import Database
+
+    assert isinstance(settings, Settings)
+    install_keyring(resolve_secret_key(settings))
+    db = Database.connect(settings.database_url)
+    try:
+        await upgrade_to_head(db.engine)
+        intake = IntakeService(db)
+        if replay is not None:
+            if not await intake.request_replay(replay):
+                print(f"peerbot: no dead letter with update id {replay}", file=sys.stderr)
+                return 1
+            print(
+                f"peerbot: update {replay} will be handled again: within "
+                f"{REPLAY_SWEEP_SECONDS:.0f} s if the bot is running, else soon after it starts"
+            )
+            return 0
+        letters = await intake.dead_letters()
+    finally:
+        await db.dispose()
+    if not letters:
+        print("peerbot: no dead letters")
+        return 0
+    print(f"{'update id':>12}  {'kind':<22} {'error':<26} {'kept at (UTC)':<16} replay")
+    for d in letters:
+        print(
+            f"{d.update_id:>12}  {d.kind:<22} {d.error:<26} {d.at:%Y-%m-%d %H:%M}  "
+            f"{'asked' if d.replay_requested else ''}"
+        )
     return 0
 
 

@@ -145,6 +145,7 @@ async def test_a_crash_mid_send_resends_nothing_confirmed_and_loses_nothing(
         "TELEGRAM_API_URL": tg.root_url,
         "DATABASE_URL": database_url,
         "PEERBOT_SECRET_KEY": TEST_SECRET_KEY,
+        "PEERBOT_COORDINATORS": "900001",
     }
 
     async def run(failpoints: str) -> asyncio.subprocess.Process:
