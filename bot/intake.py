@@ -47,9 +47,10 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 POLL_TIMEOUT = 25
 RETRY_DELAYS = (0.5, 2.0)
 # Telegram shows a spinner until a button press is answered and refuses answers after ~15 s.
-# Handlers answer presses themselves; one still unanswered this long after it was stored (its
-# chat busy, the bot under load) is answered, empty, here.
-ANSWER_DEADLINE = 0.5
+# Handlers answer presses themselves (sometimes with a short notice). A press that has to wait
+# its turn (its chat is busy, or every handling slot is taken) is answered, empty, as soon as
+# it is stored; one that is handled at once but still unanswered after this long, too.
+ANSWER_DEADLINE = 0.3
 # How often the runner looks for dead letters an operator asked to replay.
 REPLAY_SWEEP_SECONDS = 10.0
 _KIND = re.compile(r"[a-z_]{1,32}")
@@ -234,7 +235,8 @@ class UpdateRunner:
             self.submit(row)
 
     async def accept(self, raw_updates: list[dict[str, Any]]) -> None:
-        """Store raw updates durably, then queue them for handling."""
+        """Store raw updates durably, then queue them for handling; see ANSWER_DEADLINE for
+        button presses."""
         stored = [
             StoredUpdate(
                 int(u["update_id"]),
@@ -249,19 +251,25 @@ class UpdateRunner:
         # An update stored before (Telegram handing it over again) is either done, or pending
         # and already queued by the start-up replay: only new ones are queued here.
         for raw, item in zip(raw_updates, stored, strict=True):
-            if item.update_id in new:
-                self.submit(item)
-                query_id = callback_query_id(raw)
-                if query_id is not None:
-                    self._answer_soon(query_id)
+            if item.update_id not in new:
+                continue
+            query_id = callback_query_id(raw)
+            if query_id is not None:
+                self._answer(query_id, waits=self._must_wait(item.chat_key))
+            self.submit(item)
 
-    def _answer_soon(self, query_id: str) -> None:
-        task = asyncio.create_task(self._answer_if_unanswered(query_id))
+    def _must_wait(self, chat_key: int | None) -> bool:
+        """Would an update of this chat wait before its handler runs?"""
+        key = chat_key if chat_key is not None else 0
+        return bool(self._queues.get(key)) or self._slots.locked()
+
+    def _answer(self, query_id: str, *, waits: bool) -> None:
+        task = asyncio.create_task(self._answer_unless_answered(query_id, 0 if waits else None))
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
 
-    async def _answer_if_unanswered(self, query_id: str) -> None:
-        await asyncio.sleep(ANSWER_DEADLINE)
+    async def _answer_unless_answered(self, query_id: str, after: float | None) -> None:
+        await asyncio.sleep(ANSWER_DEADLINE if after is None else after)
         if not answered_queries.claim(query_id):
             return
         try:

@@ -72,7 +72,7 @@ class IntakeService:
         return new
 
     async def _store(self, updates: list[StoredUpdate]) -> set[int]:
-        async with self.db.uow() as uow:
+        async with self.db.uow(urgent=True) as uow:
             new = await uow.inbound.store([(u.update_id, u.chat_key, u.payload) for u in updates])
             await uow.commit()
             return new

@@ -10,6 +10,8 @@ after a crash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
@@ -50,37 +52,69 @@ class AlreadyHandled(Exception):
 
 class WriterGate:
     """SQLite allows one writer at a time; when several connections race for the lock, the
-    losers sleep in SQLite's busy handler (up to 100 ms a try). Queueing writers here, in
-    order, keeps that from ever happening. A unit of work nested inside another one in the
-    same task would wait for itself forever, so that fails loudly instead."""
+    losers sleep in SQLite's busy handler (up to 100 ms a try). Queueing writers here keeps
+    that from ever happening. Urgent writers (storing what Telegram just delivered, a crisis
+    escalation) go before everyone already waiting, so bulk work never holds intake back. A
+    unit of work nested inside another one in the same task would wait for itself forever,
+    so that fails loudly instead. (asyncio.Lock has no priorities, hence this small queue.)"""
 
     def __init__(self) -> None:
-        self._lock = asyncio.Lock()
+        self._held = False
         self._owner: asyncio.Task[object] | None = None
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, urgent: bool = False) -> None:
         task = asyncio.current_task()
         if task is not None and task is self._owner:
             raise RuntimeError("a write unit of work was opened inside another one")
-        await self._lock.acquire()
+        if not self._held:
+            self._held = True
+            self._owner = task
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._normal).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._pass_on()  # handed the gate just as we were cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    (self._urgent if urgent else self._normal).remove(turn)
+            raise
         self._owner = task
 
     def release(self) -> None:
         self._owner = None
-        self._lock.release()
+        self._pass_on()
+
+    def _pass_on(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the gate stays held; its next owner wakes up
+                    return
+        self._held = False
 
 
 class UnitOfWork:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], gate: WriterGate | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        gate: WriterGate | None = None,
+        *,
+        urgent: bool = False,
     ) -> None:
         self._sessions = sessions
         self._gate = gate
+        self._urgent = urgent
         self._committed = False
 
     async def __aenter__(self) -> Self:
         if self._gate is not None:
-            await self._gate.acquire()
+            await self._gate.acquire(urgent=self._urgent)
         self.session = self._sessions()
         self.members = MemberRepository(self.session)
         self.groups = GroupRepository(self.session)
@@ -156,10 +190,12 @@ class Database:
             return cls(engine, create_engine(database_url, read_only=True))
         return cls(engine)
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+    def uow(self, *, read_only: bool = False, urgent: bool = False) -> UnitOfWork:
+        """`urgent`: writes that must not wait behind bulk work (storing incoming updates, a
+        crisis escalation); on SQLite they take the write lock before other waiting writers."""
         if read_only:
             return UnitOfWork(self._read_sessions)
-        return UnitOfWork(self._sessions, self._gate)
+        return UnitOfWork(self._sessions, self._gate, urgent=urgent)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
