@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot.core import callbacks
 from bot.core.outgoing import OutgoingMessage
 from bot.core.schedule import CheckinRule, Due, Rhythm, checkin_due, next_checkin
 from bot.locales import Catalogue, Markup
@@ -109,7 +110,12 @@ class CheckinService:
         faces = ("1 😞", "2 🙁", "3 😐", "4 🙂", "5 😄")
         message = OutgoingMessage(
             text=self.texts.t(lang, "checkins.prompt", name=member.display_name),
-            buttons=(tuple((face, f"mood:{stamp}:{i + 1}") for i, face in enumerate(faces)),),
+            buttons=(
+                tuple(
+                    (face, callbacks.encode(callbacks.MOOD, stamp, i + 1))
+                    for i, face in enumerate(faces)
+                ),
+            ),
         )
         return await uow.outbox.enqueue(
             key=f"checkin:{member.id}:{prompt_at:%Y%m%dT%H%MZ}",

@@ -21,6 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core import callbacks
 from bot.core.outgoing import OutgoingMessage
 from bot.core.questions import (
     MAX_QUESTION_CHARS,
@@ -475,9 +476,12 @@ class QuestionService:
             if question.flagged:
                 text = t(lang, "questions.review_flagged") + "\n\n" + text
             buttons = (
-                ((t(lang, "questions.approve_button"), f"q:ok:{question.id}"),
-                 (t(lang, "questions.reject_button"), f"q:no:{question.id}")),
-                ((t(lang, "questions.mute_button"), f"q:mute:{question.id}"),),
+                ((t(lang, "questions.approve_button"),
+                  callbacks.encode(callbacks.QUESTION_APPROVE, question.id)),
+                 (t(lang, "questions.reject_button"),
+                  callbacks.encode(callbacks.QUESTION_REJECT, question.id))),
+                ((t(lang, "questions.mute_button"),
+                  callbacks.encode(callbacks.QUESTION_MUTE_ASKER, question.id)),),
             )  # fmt: skip
             await uow.outbox.enqueue(
                 key=f"question:{question.id}:review:{telegram_id}",
@@ -548,7 +552,8 @@ class QuestionService:
             t = self.texts.t
             body = t(member.language, "questions.reply_relayed", number=root.number or "",
                      name=name, text=text[:REPLY_MAX])  # fmt: skip
-            button = ((t(member.language, "questions.follow_up_button"), f"q:fu:{root.id}"),)
+            button = ((t(member.language, "questions.follow_up_button"),
+                       callbacks.encode(callbacks.QUESTION_FOLLOW_UP, root.id)),)  # fmt: skip
             await uow.outbox.enqueue(
                 key=f"{ASKER_KIND}:{secrets.token_hex(12)}",  # the update is handled once
                 kind=ASKER_KIND,

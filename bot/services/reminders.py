@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core import callbacks
 from bot.core.outgoing import OutgoingMessage
 from bot.core.schedule import (
     DEFAULT_REMINDER_OFFSETS,
@@ -142,17 +143,16 @@ class ReminderService:
                 timezone=zone,
                 place=_raw(place),
             )
-            data = f"rsvp:{meeting.id}:{stamp}:"
             message = OutgoingMessage(
                 text=text,
                 buttons=(
-                    (
-                        (t(lang, "reminders.going_button"), data + "g"),
-                        (t(lang, "reminders.maybe_button"), data + "m"),
-                        (t(lang, "reminders.no_button"), data + "n"),
+                    tuple(
+                        (t(lang, f"reminders.{label}_button"),
+                         callbacks.encode(callbacks.RSVP, meeting.id, stamp, code))
+                        for label, code in (("going", "g"), ("maybe", "m"), ("no", "n"))
                     ),
                 ),
-            )
+            )  # fmt: skip
             if await uow.outbox.enqueue(
                 key=f"{base_key}:{member.id}",
                 kind="reminder",

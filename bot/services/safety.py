@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.core import callbacks
 from bot.core.handling import current_ticket
 from bot.core.outgoing import OutgoingMessage
 from bot.core.screening import Level, Screener, Screening
 from bot.locales import Catalogue, Markup
+from bot.services.common import move_flow
 from bot.services.errors import InvalidInput, NotFound
 from bot.storage.models import Escalation, EscalationAction, Outbox, utcnow
 from bot.storage.uow import Database, UnitOfWork
@@ -94,7 +96,7 @@ class SafetyService:
         # retried update finds its escalation instead of making (or joining) another.
         ticket = current_ticket()
         update_id = ticket.update_id if ticket is not None else None
-        async with self.db.uow() as uow:
+        async with self.db.uow(urgent=True) as uow:
             if update_id is not None:
                 earlier = await self._escalated_by(uow, update_id)
                 if earlier is not None:
@@ -180,8 +182,10 @@ class SafetyService:
             minutes = int(self.realert_after.total_seconds() // 60) * escalation.alerts
             text = t("en", "safety.realert", minutes=minutes) + "\n" + text
         buttons = ((
-            (t("en", "safety.ack_button"), f"esc:ack:{escalation.id}"),
-            (t("en", "safety.resolve_button"), f"esc:res:{escalation.id}"),
+            (t("en", "safety.ack_button"),
+             callbacks.encode(callbacks.ESCALATION_ACK, escalation.id)),
+            (t("en", "safety.resolve_button"),
+             callbacks.encode(callbacks.ESCALATION_RESOLVE, escalation.id)),
         ),)  # fmt: skip
         for chat in self._alert_targets(first):
             await uow.outbox.enqueue(
@@ -263,6 +267,9 @@ class SafetyService:
                     escalation_id=escalation_id, actor_telegram_id=actor, action="resolved"
                 ))  # fmt: skip
             view = await self._view(uow, escalation)
+            coordinator = await uow.members.by_telegram_id(actor, for_update=True)
+            if coordinator is not None:
+                move_flow(coordinator, None, None)  # the note was what the flow waited for
             await uow.commit()
             return view
 
