@@ -7,40 +7,47 @@ import logging
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
+from bot.core import callbacks
+from bot.core.callbacks import Decoded
 from bot.core.questions import MAX_BROADCAST_CHARS
 from bot.handlers.common import (
+    Buttons,
     answer_query,
+    button,
     buttons,
     edge,
-    is_id,
     language,
+    only_for,
     say,
     settle_query,
     wake_delivery,
 )
 from bot.services.broadcasts import StatusUpdate
-from bot.services.errors import NotAllowed, NotFound
+from bot.services.errors import NotAllowed
 from bot.services.members import Profile
 
 log = logging.getLogger(__name__)
 
 
 @edge
+@only_for("broadcast")
 async def broadcast(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     audiences = await context.services.broadcasts.audiences(user.id)
     if not audiences:
-        raise NotAllowed("broadcasts.not_allowed")
+        raise NotAllowed("groups.no_groups_to_manage")
     if len(audiences) == 1:
         await _begin(update, context, audiences[0].key)
         return
     await say(
         update, context, "broadcasts.choose",
-        reply_markup=buttons([[(a.name, f"bc:g:{a.key}")] for a in audiences]),
+        reply_markup=buttons(
+            [[button(a.name, callbacks.BROADCAST_AUDIENCE, a.key)] for a in audiences]
+        ),
     )  # fmt: skip
 
 
@@ -68,30 +75,29 @@ async def on_broadcast_text(update: Update, context: BotContext, profile: Profil
     await context.bot.send_message(
         user.id, preview.message, parse_mode=ParseMode.HTML,
         reply_markup=buttons([[
-            (t(lang, "broadcasts.send_button", count=preview.recipients),
-             f"bc:send:{preview.nonce}"),
-            (t(lang, "common.cancel_button"), f"bc:cancel:{preview.nonce}"),
+            button(t(lang, "broadcasts.send_button", count=preview.recipients),
+                   callbacks.BROADCAST_SEND, preview.nonce),
+            button(t(lang, "common.cancel_button"), callbacks.BROADCAST_DISCARD, preview.nonce),
         ]]),
     )  # fmt: skip
 
 
 def _cancel_markup(context: BotContext, lang: str, broadcast_id: int) -> InlineKeyboardMarkup:
-    return buttons([[(context.texts.t(lang, "broadcasts.cancel_button"), f"bc:x:{broadcast_id}")]])
+    label = context.texts.t(lang, "broadcasts.cancel_button")
+    return buttons([[button(label, callbacks.BROADCAST_STOP, broadcast_id)]])
 
 
 @edge
-async def on_broadcast_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_broadcast_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    _, action, arg = [*query.data.split(":"), "", ""][:3]
+    assert user is not None
     service = context.services.broadcasts
-    if action == "g" and arg:
+    if pressed.kind is callbacks.BROADCAST_AUDIENCE:
         await settle_query(update)
-        await _begin(update, context, arg)
-    elif action == "send":
+        await _begin(update, context, pressed.text("audience"))
+    elif pressed.kind is callbacks.BROADCAST_SEND:
         await settle_query(update)
-        status = await service.send(user.id, arg)
+        status = await service.send(user.id, pressed.text("nonce"))
         wake_delivery(context)
         lang = await language(update, context)
         try:
@@ -104,16 +110,14 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
                         type(exc).__name__)  # fmt: skip
             return
         await service.attach_status(status.broadcast_id, sent.message_id, status.text)
-    elif action == "cancel":
+    elif pressed.kind is callbacks.BROADCAST_DISCARD:
         await settle_query(update)
-        await service.cancel_draft(user.id, arg)
+        await service.cancel_draft(user.id, pressed.text("nonce"))
         await say(update, context, "common.cancelled")
-    elif action == "x" and is_id(arg):
-        status = await service.cancel(user.id, int(arg))
+    else:
+        status = await service.cancel(user.id, pressed.number("broadcast"))
         await answer_query(update)
         await _show(context, status, markup=None)
-    else:
-        raise NotFound
 
 
 async def _show(
@@ -148,4 +152,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         CommandHandler("broadcast", broadcast, filters=filters.ChatType.PRIVATE)
     )
-    application.add_handler(CallbackQueryHandler(on_broadcast_button, pattern=r"^bc:"))
+    broadcast_buttons = [
+        callbacks.BROADCAST_AUDIENCE, callbacks.BROADCAST_SEND, callbacks.BROADCAST_DISCARD,
+        callbacks.BROADCAST_STOP,
+    ]  # fmt: skip
+    application.add_handler(Buttons(broadcast_buttons, on_broadcast_button))

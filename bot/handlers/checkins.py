@@ -5,17 +5,27 @@ from __future__ import annotations
 from datetime import time
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.core import clock
+from bot.core import callbacks, clock
+from bot.core.callbacks import CHECKIN_TIMES, Decoded
 from bot.core.schedule import Rhythm, format_local
-from bot.handlers.common import buttons, edge, is_id, language, say, settle_query, wake_delivery
+from bot.handlers.common import (
+    Buttons,
+    button,
+    buttons,
+    edge,
+    language,
+    only_for,
+    say,
+    settle_query,
+    wake_delivery,
+)
 from bot.services.errors import NeedsOnboarding
 from bot.services.members import Awaiting
 from bot.services.mood_chart import render_chart, summarise
 
-TIMES = ("08:00", "12:00", "18:00", "20:00", "22:00")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -30,10 +40,10 @@ async def checkin_menu(update: Update, context: BotContext) -> None:
         reply_markup=buttons(
             [
                 [
-                    (t(lang, "checkins.rhythm_daily"), "ci:r:daily"),
-                    (t(lang, "checkins.rhythm_weekly"), "ci:r:weekly"),
+                    button(t(lang, "checkins.rhythm_daily"), callbacks.CHECKIN_RHYTHM, "daily"),
+                    button(t(lang, "checkins.rhythm_weekly"), callbacks.CHECKIN_RHYTHM, "weekly"),
                 ],
-                [(t(lang, "checkins.rhythm_off"), "ci:r:off")],
+                [button(t(lang, "checkins.rhythm_off"), callbacks.CHECKIN_RHYTHM, "off")],
             ]
         ),
     )
@@ -51,67 +61,65 @@ async def _time_buttons(update: Update, context: BotContext, rhythm: str, day: i
         "checkins.choose_time",
         timezone=profile.timezone,
         reply_markup=buttons(
-            [[(hm, f"ci:t:{rhythm}:{day}:{hm.replace(':', '')}") for hm in TIMES]]
+            [
+                [
+                    button(f"{hm[:2]}:{hm[2:]}", callbacks.CHECKIN_TIME, rhythm, day, hm)
+                    for hm in CHECKIN_TIMES
+                ]
+            ]
         ),
     )
 
 
 @edge
-async def on_checkin_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_checkin_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
+    assert user is not None
     await settle_query(update)
-    parts = query.data.split(":")
     checkins = context.services.checkins
-    if parts[1] == "r" and len(parts) == 3 and parts[2] in ("off", "daily", "weekly"):
-        if parts[2] == "off":
+    if pressed.kind is callbacks.CHECKIN_RHYTHM:
+        rhythm = pressed.text("rhythm")
+        if rhythm == "off":
             await checkins.set_plan(user.id, Rhythm.OFF, time(20, 0))
             await say(update, context, "checkins.plan_off")
-        elif parts[2] == "daily":
+        elif rhythm == "daily":
             await _time_buttons(update, context, "daily", 0)
         else:
             await say(
                 update,
                 context,
                 "checkins.choose_day",
-                reply_markup=buttons([[(d, f"ci:w:{i}") for i, d in enumerate(DAYS)]]),
+                reply_markup=buttons(
+                    [[button(d, callbacks.CHECKIN_DAY, i) for i, d in enumerate(DAYS)]]
+                ),
             )
-    elif parts[1] == "w" and len(parts) == 3 and parts[2] in "0123456":
-        await _time_buttons(update, context, "weekly", int(parts[2]))
-    elif parts[1] == "t" and len(parts) == 5 and parts[4] in {t.replace(":", "") for t in TIMES}:
-        rhythm = Rhythm(parts[2]) if parts[2] in ("daily", "weekly") else None
-        if rhythm is None or not is_id(parts[3]):
-            await say(update, context, "common.stale_button")
-            return
-        at = time(int(parts[4][:2]), int(parts[4][2:]))
-        plan = await checkins.set_plan(user.id, rhythm, at, int(parts[3]))
+    elif pressed.kind is callbacks.CHECKIN_DAY:
+        await _time_buttons(update, context, "weekly", pressed.number("day"))
+    elif pressed.kind is callbacks.CHECKIN_TIME:
+        hm = pressed.text("time")
+        at = time(int(hm[:2]), int(hm[2:]))
+        rhythm = Rhythm(pressed.text("rhythm"))
+        plan = await checkins.set_plan(user.id, rhythm, at, pressed.number("day"))
         profile = await context.services.members.profile(user.id)
         zone = (profile.timezone if profile else None) or "UTC"
         when = format_local(plan.next_at, zone) if plan.next_at else "—"
         await say(update, context, "checkins.plan_set", time=when, timezone=zone)
-    elif parts[1] == "talk" and len(parts) == 3 and parts[2] in ("yes", "no"):
-        if parts[2] == "yes":
-            await checkins.request_talk(user.id)
-            wake_delivery(context)
-            await say(update, context, "checkins.talk_requested")
-        else:
-            await say(update, context, "checkins.talk_declined")
+    elif pressed.text("answer") == "yes":
+        await checkins.request_talk(user.id)
+        wake_delivery(context)
+        await say(update, context, "checkins.talk_requested")
     else:
-        await say(update, context, "common.stale_button")
+        await say(update, context, "checkins.talk_declined")
 
 
 @edge
-async def on_mood(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_mood(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
+    assert user is not None
     await settle_query(update)
-    parts = query.data.split(":")
-    if len(parts) != 3 or not is_id(parts[1], max_digits=12) or not is_id(parts[2]):
-        await say(update, context, "common.stale_button")
-        return
-    answer = await context.services.checkins.answer(user.id, int(parts[1]), int(parts[2]))
+    answer = await context.services.checkins.answer(
+        user.id, pressed.number("prompt"), pressed.number("mood")
+    )
     await context.services.members.set_flow(user.id, Awaiting.CHECKIN_NOTE, {})
     await say(update, context, "checkins.thanks")
     if answer.offer_support:
@@ -124,8 +132,8 @@ async def on_mood(update: Update, context: BotContext) -> None:
             reply_markup=buttons(
                 [
                     [
-                        (t(lang, "checkins.talk_button"), "ci:talk:yes"),
-                        (t(lang, "checkins.no_talk_button"), "ci:talk:no"),
+                        button(t(lang, "checkins.talk_button"), callbacks.CHECKIN_TALK, "yes"),
+                        button(t(lang, "checkins.no_talk_button"), callbacks.CHECKIN_TALK, "no"),
                     ]
                 ]
             ),
@@ -167,6 +175,7 @@ async def mood_chart(update: Update, context: BotContext) -> None:
 
 
 @edge
+@only_for("groupmood")
 async def group_mood(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
@@ -194,5 +203,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("checkin", checkin_menu, filters=private))
     application.add_handler(CommandHandler("mood", mood_chart, filters=private))
     application.add_handler(CommandHandler("groupmood", group_mood, filters=private))
-    application.add_handler(CallbackQueryHandler(on_checkin_button, pattern=r"^ci:"))
-    application.add_handler(CallbackQueryHandler(on_mood, pattern=r"^mood:"))
+    checkin_buttons = [
+        callbacks.CHECKIN_RHYTHM, callbacks.CHECKIN_DAY, callbacks.CHECKIN_TIME,
+        callbacks.CHECKIN_TALK,
+    ]  # fmt: skip
+    application.add_handler(Buttons(checkin_buttons, on_checkin_button))
+    application.add_handler(Buttons([callbacks.MOOD], on_mood))

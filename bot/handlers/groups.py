@@ -6,29 +6,26 @@ import logging
 
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    filters,
-)
+from telegram.ext import Application, ChatMemberHandler, CommandHandler, filters
 
 from bot.context import BotContext
+from bot.core import callbacks
+from bot.core.callbacks import Decoded
 from bot.core.invites import invite_link
 from bot.core.profile import GROUP_NAME_MAX, GROUP_NAME_MIN
 from bot.handlers.common import (
-    answer_query,
+    Buttons,
+    button,
     buttons,
     edge,
     for_a_managed_group,
-    is_id,
     language,
+    only_for,
     say,
     settle_query,
     wake_delivery,
 )
-from bot.services.errors import NeedsOnboarding, NotAllowed
+from bot.services.errors import NeedsOnboarding
 from bot.services.groups import GroupInfo
 from bot.services.members import Awaiting
 
@@ -40,6 +37,7 @@ def _link(context: BotContext, group: GroupInfo) -> str:
 
 
 @edge
+@only_for("newgroup")
 async def new_group(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
@@ -50,8 +48,6 @@ async def new_group(update: Update, context: BotContext) -> None:
     profile = await context.services.members.profile(user.id)
     if profile is None or profile.step != "done":
         raise NeedsOnboarding
-    if profile.role == "member":
-        raise NotAllowed
     await context.services.members.expect(user.id, Awaiting.GROUP_NAME)
     await say(update, context, "groups.ask_name", min=GROUP_NAME_MIN, max=GROUP_NAME_MAX)
 
@@ -83,9 +79,10 @@ async def list_groups(update: Update, context: BotContext) -> None:
 
 
 @edge
+@only_for("invite")
 async def invite(update: Update, context: BotContext) -> None:
     await for_a_managed_group(
-        update, context, _show_invite, prompt="groups.invite_choose", callback_prefix="grp:inv:"
+        update, context, _show_invite, prompt="groups.invite_choose", kind=callbacks.GROUP_INVITE
     )
 
 
@@ -101,7 +98,15 @@ async def _show_invite(update: Update, context: BotContext, group_id: int) -> No
         group=group.name,
         link=_link(context, group),
         reply_markup=buttons(
-            [[(context.texts.t(lang, "groups.rotate_button"), f"grp:rot:{group.id}")]]
+            [
+                [
+                    button(
+                        context.texts.t(lang, "groups.rotate_button"),
+                        callbacks.GROUP_ROTATE,
+                        group.id,
+                    )
+                ]
+            ]
         ),
     )
 
@@ -118,11 +123,12 @@ async def leave(update: Update, context: BotContext) -> None:
         update,
         context,
         "groups.leave_choose",
-        reply_markup=buttons([[(g.name, f"grp:leave:{g.id}")] for g in groups]),
+        reply_markup=buttons([[button(g.name, callbacks.GROUP_LEAVE, g.id)] for g in groups]),
     )
 
 
 @edge
+@only_for("link")
 async def link(update: Update, context: BotContext) -> None:
     """/link in a group chat: tie the chat to the facilitator's group."""
     user = update.effective_user
@@ -137,8 +143,7 @@ async def link(update: Update, context: BotContext) -> None:
         context,
         _link_chat,
         prompt="groups.link_choose",
-        callback_prefix="grp:link:",
-        none_key="common.not_allowed",
+        kind=callbacks.GROUP_LINK,
     )
 
 
@@ -152,37 +157,27 @@ async def _link_chat(update: Update, context: BotContext, group_id: int) -> None
 
 
 @edge
-async def on_group_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_link_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """In the group chat: anyone there can press; only the group's facilitator's press counts
+    (anyone else's is answered in the press's notice, nothing is said in the chat)."""
+    await _link_chat(update, context, pressed.number("group"))
+    await settle_query(update)
+
+
+@edge
+async def on_group_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    chat = update.effective_chat
-    assert query is not None and user is not None and query.data is not None
-    _, action, raw_id = query.data.split(":", 2)
-    if not is_id(raw_id):
-        await settle_query(update)
-        await say(update, context, "common.stale_button")
-        return
-    group_id = int(raw_id)
-    in_private = chat is not None and chat.type == "private"
-    if action == "link" and not in_private:
-        # Anyone in the group can press; only the group's facilitator's press counts.
-        await answer_query(update)
-        await _link_chat(update, context, group_id)
-        await settle_query(update)
-        return
-    await settle_query(update, keep_buttons=action == "inv")
-    if not in_private:
-        await say(update, context, "common.private_only")
-    elif action == "inv":
+    assert user is not None
+    group_id = pressed.number("group")
+    await settle_query(update, keep_buttons=pressed.kind is callbacks.GROUP_INVITE)
+    if pressed.kind is callbacks.GROUP_INVITE:
         await _show_invite(update, context, group_id)
-    elif action == "rot":
+    elif pressed.kind is callbacks.GROUP_ROTATE:
         group = await context.services.groups.rotate_invite(user.id, group_id)
         await say(update, context, "groups.rotated", group=group.name, link=_link(context, group))
-    elif action == "leave":
+    else:
         name = await context.services.groups.leave(user.id, group_id)
         await say(update, context, "groups.left", group=name)
-    else:
-        await say(update, context, "common.stale_button")
 
 
 async def on_bot_membership(update: Update, context: BotContext) -> None:
@@ -207,7 +202,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("invite", invite, filters=private))
     application.add_handler(CommandHandler("leave", leave, filters=private))
     application.add_handler(CommandHandler("link", link, filters=groups_only))
-    application.add_handler(
-        CallbackQueryHandler(on_group_button, pattern=r"^grp:(inv|rot|leave|link):")
-    )
+    private_buttons = [callbacks.GROUP_INVITE, callbacks.GROUP_ROTATE, callbacks.GROUP_LEAVE]
+    application.add_handler(Buttons(private_buttons, on_group_button))
+    application.add_handler(Buttons([callbacks.GROUP_LINK], on_link_button))
     application.add_handler(ChatMemberHandler(on_bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -6,21 +6,24 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.core import clock
+from bot.core import callbacks, clock
+from bot.core.callbacks import MEETING_DURATIONS, Decoded
 from bot.core.ics import meeting_ics
 from bot.core.profile import Invalid
 from bot.core.schedule import MeetingRule, Repeat, format_local
 from bot.core.when import parse_local_datetime
 from bot.handlers.common import (
+    Buttons,
     answer_query,
+    button,
     buttons,
     edge,
     for_a_managed_group,
-    is_id,
     language,
+    only_for,
     say,
     settle_query,
     wake_delivery,
@@ -30,7 +33,6 @@ from bot.services.errors import InvalidInput, NeedsOnboarding, NotFound
 from bot.services.meetings import MeetingDraft
 from bot.services.members import Awaiting, Profile
 
-DURATIONS = (45, 60, 90, 120)
 HORIZON = timedelta(days=30)
 
 
@@ -44,9 +46,10 @@ async def _profile(update: Update, context: BotContext) -> Profile:
 
 
 @edge
+@only_for("newmeeting")
 async def new_meeting(update: Update, context: BotContext) -> None:
     await for_a_managed_group(
-        update, context, _begin, prompt="meetings.choose_group", callback_prefix="mt:g:"
+        update, context, _begin, prompt="meetings.choose_group", kind=callbacks.MEETING_GROUP
     )
 
 
@@ -96,12 +99,20 @@ async def on_meeting_text(update: Update, context: BotContext, profile: Profile,
             reply_markup=buttons(
                 [
                     [
-                        (t(lang, "meetings.repeat_once"), "mt:r:once"),
-                        (t(lang, "meetings.repeat_weekly"), "mt:r:weekly"),
+                        button(t(lang, "meetings.repeat_once"), callbacks.MEETING_REPEAT, "once"),
+                        button(
+                            t(lang, "meetings.repeat_weekly"), callbacks.MEETING_REPEAT, "weekly"
+                        ),
                     ],
                     [
-                        (t(lang, "meetings.repeat_biweekly"), "mt:r:biweekly"),
-                        (t(lang, "meetings.repeat_monthly"), "mt:r:monthly"),
+                        button(
+                            t(lang, "meetings.repeat_biweekly"),
+                            callbacks.MEETING_REPEAT,
+                            "biweekly",
+                        ),
+                        button(
+                            t(lang, "meetings.repeat_monthly"), callbacks.MEETING_REPEAT, "monthly"
+                        ),
                     ],
                 ]
             ),
@@ -165,53 +176,64 @@ async def skip(update: Update, context: BotContext) -> None:
         await say(update, context, "common.unknown_command")
 
 
+_KEEPS_BUTTONS = (callbacks.MEETING_CALENDAR, callbacks.MEETING_MUTE, callbacks.MEETING_UNMUTE)
+
+
 @edge
-async def on_meeting_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_meeting_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
-    _, action, value = query.data.split(":", 2)
-    if action in ("ics", "mute", "unmute"):
-        await settle_query(update, keep_buttons=True)
-    else:
-        await settle_query(update)
-    if action == "g" and is_id(value):
-        await _begin(update, context, int(value))
-        return
-    if action == "ics" and is_id(value):
-        await _send_calendar(update, context, int(value))
-        return
-    if action in ("mute", "unmute") and is_id(value):
-        muted = action == "mute"
-        name = await context.services.meetings.set_reminders_muted(user.id, int(value), muted)
+    assert user is not None
+    kind = pressed.kind
+    await settle_query(update, keep_buttons=kind in _KEEPS_BUTTONS)
+    if kind is callbacks.MEETING_GROUP:
+        await _begin(update, context, pressed.number("group"))
+    elif kind is callbacks.MEETING_CALENDAR:
+        await _send_calendar(update, context, pressed.number("meeting"))
+    elif kind in (callbacks.MEETING_MUTE, callbacks.MEETING_UNMUTE):
+        muted = kind is callbacks.MEETING_MUTE
+        name = await context.services.meetings.set_reminders_muted(
+            user.id, pressed.number("group"), muted
+        )
         await say(update, context, "meetings.muted" if muted else "meetings.unmuted", group=name)
-        return
-    if action in ("x", "xx", "keep"):
-        await _cancel_step(update, context, action, value)
-        return
-    if action in ("e", "et", "ep") and is_id(value):
-        await _edit_step(update, context, action, int(value))
-        return
+    elif kind is callbacks.MEETING_KEEP:
+        await say(update, context, "meetings.kept")
+    elif kind in (callbacks.MEETING_CANCEL, callbacks.MEETING_CANCEL_CONFIRM):
+        await _cancel_step(update, context, kind, pressed.number("meeting"))
+    elif kind in (callbacks.MEETING_EDIT, callbacks.MEETING_EDIT_TIME,
+                  callbacks.MEETING_EDIT_PLACE):  # fmt: skip
+        await _edit_step(update, context, kind, pressed.number("meeting"))
+    else:
+        await _draft_step(update, context, pressed)
+
+
+async def _draft_step(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """Repeat and duration, chosen with buttons during /newmeeting."""
+    user = update.effective_user
+    assert user is not None
     profile = await _profile(update, context)
     draft = dict(profile.draft)
-    if action == "r" and value in {r.value for r in Repeat} and "when" in draft:
-        draft["repeat"] = value
+    if pressed.kind is callbacks.MEETING_REPEAT and "when" in draft:
+        draft["repeat"] = pressed.text("repeat")
         await context.services.members.set_flow(user.id, None, draft)
         await say(
             update,
             context,
             "meetings.ask_duration",
-            reply_markup=buttons([[(f"{m} min", f"mt:d:{m}") for m in DURATIONS]]),
+            reply_markup=buttons(
+                [[button(f"{m} min", callbacks.MEETING_DURATION, m) for m in MEETING_DURATIONS]]
+            ),
         )
-    elif action == "d" and is_id(value) and int(value) in DURATIONS and "repeat" in draft:
-        draft["minutes"] = int(value)
+    elif pressed.kind is callbacks.MEETING_DURATION and "repeat" in draft:
+        draft["minutes"] = pressed.number("minutes")
         await context.services.members.set_flow(user.id, Awaiting.MEETING_PLACE, draft)
         await say(update, context, "meetings.ask_place")
     else:
-        await say(update, context, "common.stale_button")
+        raise NotFound  # an earlier draft's button: that step is over
 
 
-async def _edit_step(update: Update, context: BotContext, action: str, meeting_id: int) -> None:
+async def _edit_step(
+    update: Update, context: BotContext, kind: callbacks.Kind, meeting_id: int
+) -> None:
     user = update.effective_user
     assert user is not None
     upcoming = await context.services.meetings.upcoming(user.id, timedelta(days=366))
@@ -219,7 +241,7 @@ async def _edit_step(update: Update, context: BotContext, action: str, meeting_i
         raise NotFound
     lang = await language(update, context)
     t = context.texts.t
-    if action == "e":
+    if kind is callbacks.MEETING_EDIT:
         await say(
             update,
             context,
@@ -227,15 +249,27 @@ async def _edit_step(update: Update, context: BotContext, action: str, meeting_i
             reply_markup=buttons(
                 [
                     [
-                        (t(lang, "meetings.edit_time_button"), f"mt:et:{meeting_id}"),
-                        (t(lang, "meetings.edit_place_button"), f"mt:ep:{meeting_id}"),
+                        button(
+                            t(lang, "meetings.edit_time_button"),
+                            callbacks.MEETING_EDIT_TIME,
+                            meeting_id,
+                        ),
+                        button(
+                            t(lang, "meetings.edit_place_button"),
+                            callbacks.MEETING_EDIT_PLACE,
+                            meeting_id,
+                        ),
                     ]
                 ]
             ),
         )
         return
     profile = await _profile(update, context)
-    step = Awaiting.MEETING_EDIT_WHEN if action == "et" else Awaiting.MEETING_EDIT_PLACE
+    step = (
+        Awaiting.MEETING_EDIT_WHEN
+        if kind is callbacks.MEETING_EDIT_TIME
+        else Awaiting.MEETING_EDIT_PLACE
+    )
     await context.services.members.set_flow(user.id, step, {"edit": meeting_id})
     if step is Awaiting.MEETING_EDIT_WHEN:
         await say(update, context, "meetings.edit_ask_when", timezone=profile.timezone)
@@ -263,22 +297,19 @@ async def _apply_edit(update: Update, context: BotContext, profile: Profile, tex
     await say(update, context, "meetings.changed", title=title, told=told)
 
 
-async def _cancel_step(update: Update, context: BotContext, action: str, value: str) -> None:
+async def _cancel_step(
+    update: Update, context: BotContext, kind: callbacks.Kind, meeting_id: int
+) -> None:
     """Cancel a meeting: ask first, then cancel and tell who was coming."""
     user = update.effective_user
     assert user is not None
-    if action == "keep":
-        await say(update, context, "meetings.kept")
-        return
-    if not is_id(value):
-        raise NotFound
-    if action == "xx":
-        title, told = await context.services.meetings.cancel(user.id, int(value))
+    if kind is callbacks.MEETING_CANCEL_CONFIRM:
+        title, told = await context.services.meetings.cancel(user.id, meeting_id)
         wake_delivery(context)
         await say(update, context, "meetings.cancelled", title=title, told=told)
         return
     upcoming = await context.services.meetings.upcoming(user.id, timedelta(days=366))
-    meeting = next((m for m in upcoming if m.meeting_id == int(value) and m.can_manage), None)
+    meeting = next((m for m in upcoming if m.meeting_id == meeting_id and m.can_manage), None)
     if meeting is None:
         raise NotFound
     lang = await language(update, context)
@@ -291,12 +322,13 @@ async def _cancel_step(update: Update, context: BotContext, action: str, value: 
         reply_markup=buttons(
             [
                 [
-                    (t(lang, "meetings.confirm_cancel_button"), f"mt:xx:{value}"),
-                    (t(lang, "meetings.keep_button"), "mt:keep:0"),
+                    button(t(lang, "meetings.confirm_cancel_button"),
+                           callbacks.MEETING_CANCEL_CONFIRM, meeting_id),
+                    button(t(lang, "meetings.keep_button"), callbacks.MEETING_KEEP, 0),
                 ]
             ]
         ),
-    )
+    )  # fmt: skip
 
 
 async def _send_calendar(update: Update, context: BotContext, meeting_id: int) -> None:
@@ -334,7 +366,6 @@ async def list_meetings(update: Update, context: BotContext) -> None:
         await say(update, context, "meetings.none")
     for item in upcoming:
         stamp = int(item.starts.timestamp())
-        data = f"rsvp:{item.meeting_id}:{stamp}:"
         await say(
             update,
             context,
@@ -349,15 +380,38 @@ async def list_meetings(update: Update, context: BotContext) -> None:
             reply_markup=buttons(
                 [
                     [
-                        (t(lang, "reminders.going_button"), data + "g"),
-                        (t(lang, "reminders.maybe_button"), data + "m"),
-                        (t(lang, "reminders.no_button"), data + "n"),
+                        button(
+                            t(lang, f"reminders.{label}_button"),
+                            callbacks.RSVP,
+                            item.meeting_id,
+                            stamp,
+                            code,
+                        )
+                        for label, code in (("going", "g"), ("maybe", "m"), ("no", "n"))
                     ],
-                    [(t(lang, "meetings.calendar_button"), f"mt:ics:{item.meeting_id}")],
+                    [
+                        button(
+                            t(lang, "meetings.calendar_button"),
+                            callbacks.MEETING_CALENDAR,
+                            item.meeting_id,
+                        )
+                    ],
                     *(
                         [
-                            [(t(lang, "meetings.edit_button"), f"mt:e:{item.meeting_id}")],
-                            [(t(lang, "meetings.cancel_button"), f"mt:x:{item.meeting_id}")],
+                            [
+                                button(
+                                    t(lang, "meetings.edit_button"),
+                                    callbacks.MEETING_EDIT,
+                                    item.meeting_id,
+                                )
+                            ],
+                            [
+                                button(
+                                    t(lang, "meetings.cancel_button"),
+                                    callbacks.MEETING_CANCEL,
+                                    item.meeting_id,
+                                )
+                            ],
                         ]
                         if item.can_manage
                         else []
@@ -368,32 +422,34 @@ async def list_meetings(update: Update, context: BotContext) -> None:
     rows = []
     for group in await context.services.groups.my_groups(profile.telegram_id):
         if await context.services.meetings.is_muted(profile.telegram_id, group.id):
-            rows.append(
-                [(t(lang, "meetings.unmute_button", group=group.name), f"mt:unmute:{group.id}")]
-            )
+            label = t(lang, "meetings.unmute_button", group=group.name)
+            rows.append([button(label, callbacks.MEETING_UNMUTE, group.id)])
         else:
-            rows.append(
-                [(t(lang, "meetings.mute_button", group=group.name), f"mt:mute:{group.id}")]
-            )
+            label = t(lang, "meetings.mute_button", group=group.name)
+            rows.append([button(label, callbacks.MEETING_MUTE, group.id)])
     if rows:
         await say(update, context, "meetings.reminder_settings", reply_markup=buttons(rows))
 
 
 @edge
-async def on_rsvp(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_rsvp(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
-    parts = query.data.split(":")
-    if len(parts) != 4 or not is_id(parts[1]) or not is_id(parts[2], max_digits=12):
-        await settle_query(update)
-        await say(update, context, "common.stale_button")
-        return
-    occurrence = datetime.fromtimestamp(int(parts[2]), UTC)
-    answer = await context.services.meetings.rsvp(user.id, int(parts[1]), occurrence, parts[3])
+    assert user is not None
+    occurrence = datetime.fromtimestamp(pressed.number("occurrence"), UTC)
+    answer = await context.services.meetings.rsvp(
+        user.id, pressed.number("meeting"), occurrence, pressed.text("answer")
+    )
     lang = await language(update, context)
     label = context.texts.t(lang, f"meetings.answer_{answer}")
     await answer_query(update, context.texts.t(lang, "meetings.saved", answer=label))
+
+
+MEETING_BUTTONS = (
+    callbacks.MEETING_GROUP, callbacks.MEETING_REPEAT, callbacks.MEETING_DURATION,
+    callbacks.MEETING_CALENDAR, callbacks.MEETING_MUTE, callbacks.MEETING_UNMUTE,
+    callbacks.MEETING_EDIT, callbacks.MEETING_EDIT_TIME, callbacks.MEETING_EDIT_PLACE,
+    callbacks.MEETING_CANCEL, callbacks.MEETING_CANCEL_CONFIRM, callbacks.MEETING_KEEP,
+)  # fmt: skip
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -401,5 +457,5 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("newmeeting", new_meeting, filters=private))
     application.add_handler(CommandHandler("meetings", list_meetings, filters=private))
     application.add_handler(CommandHandler("skip", skip, filters=private))
-    application.add_handler(CallbackQueryHandler(on_meeting_button, pattern=r"^mt:"))
-    application.add_handler(CallbackQueryHandler(on_rsvp, pattern=r"^rsvp:"))
+    application.add_handler(Buttons(MEETING_BUTTONS, on_meeting_button))
+    application.add_handler(Buttons([callbacks.RSVP], on_rsvp))

@@ -17,26 +17,16 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import BotContext
 from bot.core.roles import Role
-from bot.handlers.common import edge, language
+from bot.handlers.commands import GROUP_CHAT_MENU, help_sections, private_menu
+from bot.handlers.common import edge, language, role_of
 from bot.locales import Catalogue
 
 log = logging.getLogger(__name__)
 
-MEMBER_COMMANDS = (
-    "start", "meetings", "checkin", "mood", "ask", "groups", "settings", "leave", "help",
-)  # fmt: skip
-FACILITATOR_COMMANDS = (
-    *MEMBER_COMMANDS[:-1],
-    "newgroup",
-    "invite",
-    "newmeeting",
-    "groupmood",
-    "broadcast",
-    "questions",
-    "help",
-)
-COORDINATOR_COMMANDS = (*FACILITATOR_COMMANDS[:-1], "grant", "revoke", "help")
-GROUP_CHAT_COMMANDS = ("link", "help")
+MEMBER_COMMANDS = private_menu(Role.MEMBER)
+FACILITATOR_COMMANDS = private_menu(Role.FACILITATOR)
+COORDINATOR_COMMANDS = private_menu(Role.COORDINATOR)
+GROUP_CHAT_COMMANDS = GROUP_CHAT_MENU
 
 _FOR_ROLE = {
     Role.MEMBER: MEMBER_COMMANDS,
@@ -87,23 +77,24 @@ async def publish_commands_for(context: BotContext, telegram_id: int) -> None:
     await _set_for_chat(context.bot, context.texts, telegram_id, role)
 
 
+def help_text(texts: Catalogue, lang: str, role: Role) -> str:
+    """The commands this role has, a section per role, and where to find help in a crisis."""
+    t = texts.t
+    parts = [
+        "\n".join([t(lang, f"help.title_{level.value}"),
+                   *(t(lang, f"help.lines.{name}") for name in names)])
+        for level, names in help_sections(role)
+    ]  # fmt: skip
+    parts.append(t(lang, "help.crisis"))
+    return "\n\n".join(parts)
+
+
 @edge
 async def help_command(update: Update, context: BotContext) -> None:
-    user = update.effective_user
     chat = update.effective_chat
-    assert user is not None and chat is not None
-    lang = await language(update, context)
-    profile = await context.services.members.profile(user.id)
-    is_coordinator = context.services.roles.is_coordinator(user.id)
-    role = Role.COORDINATOR if is_coordinator else (profile.role if profile else Role.MEMBER)
-    t = context.texts.t
-    parts = [t(lang, "help.member")]
-    if role in (Role.FACILITATOR, Role.COORDINATOR):
-        parts.append(t(lang, "help.facilitator"))
-    if role is Role.COORDINATOR:
-        parts.append(t(lang, "help.coordinator"))
-    parts.append(t(lang, "help.crisis"))
-    await context.bot.send_message(chat.id, "\n\n".join(parts), parse_mode="HTML")
+    assert chat is not None
+    text = help_text(context.texts, await language(update, context), await role_of(update, context))
+    await context.bot.send_message(chat.id, text, parse_mode="HTML")
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

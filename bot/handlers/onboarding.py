@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
+from bot.core import callbacks
+from bot.core.callbacks import Decoded
 from bot.core.invites import code_from_start_payload
 from bot.core.profile import NAME_MAX, NAME_MIN, TIMEZONE_REGIONS
-from bot.handlers.common import buttons, edge, language, say, settle_query
+from bot.handlers.common import Buttons, button, buttons, edge, language, say, settle_query
 from bot.services.groups import JoinResult
-from bot.services.members import Progress, Step
+from bot.services.members import Profile, Progress, Step
+
+# The consent question is on screen (and the invite it carries), kept in this process's
+# memory only: nothing is stored about a person before they agree.
+CONSENT_PENDING = "onboarding.consent_pending"
+
+
+def _memory(context: BotContext) -> dict[object, object]:
+    data = context.user_data
+    return data if data is not None else {}
 
 
 def consent_keyboard(
@@ -19,22 +30,25 @@ def consent_keyboard(
     t = context.texts.t
     return buttons(
         [
-            [(t(lang, "onboarding.accept_button"), f"ob:yes:{invite_code or '-'}")],
-            [(t(lang, "onboarding.decline_button"), "ob:no")],
+            [button(t(lang, "onboarding.accept_button"), callbacks.CONSENT_YES, invite_code)],
+            [button(t(lang, "onboarding.decline_button"), callbacks.CONSENT_NO)],
         ]
     )
 
 
 def region_keyboard(context: BotContext, lang: str) -> InlineKeyboardMarkup:
     t = context.texts.t
-    regions = [(t(lang, f"region.{r}"), f"tz:r:{r}") for r in TIMEZONE_REGIONS]
+    regions = [button(t(lang, f"region.{r}"), callbacks.TZ_REGION, r) for r in TIMEZONE_REGIONS]
     rows = [regions[i : i + 2] for i in range(0, len(regions), 2)]
-    rows.append([(t(lang, "region.other"), "tz:other")])
+    rows.append([button(t(lang, "region.other"), callbacks.TZ_OTHER)])
     return buttons(rows)
 
 
 def zone_keyboard(region: str) -> InlineKeyboardMarkup:
-    zones = [(z.rsplit("/", 1)[1].replace("_", " "), f"tz:z:{z}") for z in TIMEZONE_REGIONS[region]]
+    zones = [
+        button(z.rsplit("/", 1)[1].replace("_", " "), callbacks.TZ_ZONE, z)
+        for z in TIMEZONE_REGIONS[region]
+    ]
     rows = [zones[i : i + 3] for i in range(0, len(zones), 3)]
     return buttons(rows)
 
@@ -55,6 +69,26 @@ async def show_consent(
         "onboarding.consent_question",
         reply_markup=consent_keyboard(context, lang, invite_code),
     )
+    _memory(context)[CONSENT_PENDING] = invite_code
+
+
+async def reask_pending(update: Update, context: BotContext, profile: Profile | None) -> bool:
+    """Text (or anything else) sent while onboarding waits for an answer: ask that question
+    again. False when no onboarding question is waiting."""
+    if profile is None or not profile.consent_current:
+        memory = _memory(context)
+        if CONSENT_PENDING not in memory:
+            return False  # never asked here (or asked before a restart): /start shows it all
+        lang = await language(update, context)
+        invite = memory[CONSENT_PENDING]
+        invite_code = invite if isinstance(invite, str) else None
+        await say(update, context, "onboarding.consent_again",
+                  reply_markup=consent_keyboard(context, lang, invite_code))  # fmt: skip
+        return True
+    if profile.step in (Step.NAME, Step.TIMEZONE):
+        await continue_onboarding(update, context, Progress(profile))
+        return True
+    return False
 
 
 async def report_join(update: Update, context: BotContext, joined: JoinResult | None) -> None:
@@ -110,6 +144,7 @@ async def start(update: Update, context: BotContext) -> None:
         await show_consent(update, context, lang, code, result.reconsent)
         return
     profile = result.profile
+    _memory(context).pop(CONSENT_PENDING, None)
     if profile.step == Step.DONE:
         await say(update, context, "onboarding.already_onboarded", name=profile.display_name)
         await report_join(update, context, result.joined)
@@ -121,38 +156,31 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 @edge
-async def on_consent(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_consent(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
+    assert user is not None
     await settle_query(update)
-    parts = query.data.split(":")
-    if parts[1] == "no":
+    if pressed.kind is callbacks.CONSENT_NO:
         await context.services.members.decline_consent(user.id)
+        _memory(context).pop(CONSENT_PENDING, None)
         await say(update, context, "onboarding.declined")
         return
-    code = parts[2] if len(parts) > 2 and parts[2] != "-" else None
+    code = pressed.maybe_text("invite")
     progress = await context.services.members.accept_consent(user.id, user.language_code, code)
+    _memory(context).pop(CONSENT_PENDING, None)
     await continue_onboarding(update, context, progress)
 
 
 @edge
-async def on_timezone_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
-    parts = query.data.split(":", 2)
+async def on_timezone_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     await settle_query(update)
-    if parts[1] == "r" and len(parts) == 3 and parts[2] in TIMEZONE_REGIONS:
-        await say(update, context, "onboarding.choose_zone", reply_markup=zone_keyboard(parts[2]))
-        return
-    if parts[1] == "other":
+    if pressed.kind is callbacks.TZ_REGION:
+        zones = zone_keyboard(pressed.text("region"))
+        await say(update, context, "onboarding.choose_zone", reply_markup=zones)
+    elif pressed.kind is callbacks.TZ_OTHER:
         await say(update, context, "region.type_city")
-        return
-    if parts[1] == "z" and len(parts) == 3:
-        await apply_timezone(update, context, parts[2])
-        return
-    await say(update, context, "common.stale_button")
+    else:
+        await apply_timezone(update, context, pressed.text("zone"))
 
 
 async def apply_timezone(update: Update, context: BotContext, raw: str) -> None:
@@ -179,7 +207,7 @@ async def apply_name(update: Update, context: BotContext, raw: str) -> None:
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", start, filters=private))
+    application.add_handler(Buttons([callbacks.CONSENT_YES, callbacks.CONSENT_NO], on_consent))
     application.add_handler(
-        CallbackQueryHandler(on_consent, pattern=r"^ob:(yes:[A-Za-z0-9_-]+|no)$")
+        Buttons([callbacks.TZ_REGION, callbacks.TZ_OTHER, callbacks.TZ_ZONE], on_timezone_button)
     )
-    application.add_handler(CallbackQueryHandler(on_timezone_button, pattern=r"^tz:"))

@@ -7,17 +7,21 @@ import contextlib
 
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
+from bot.core import callbacks
+from bot.core.callbacks import Decoded
 from bot.core.questions import MAX_QUESTION_CHARS
 from bot.handlers.common import (
+    Buttons,
     answer_query,
+    button,
     buttons,
     edge,
     for_a_managed_group,
     language,
-    parse_id,
+    only_for,
     say,
     settle_query,
     wake_delivery,
@@ -41,10 +45,10 @@ async def ask(update: Update, context: BotContext) -> None:
         await _begin(update, context, group_id=choices.groups[0].id)
         return
     lang = await language(update, context)
-    rows = [[(g.name, f"ask:g:{g.id}")] for g in choices.groups]
+    rows = [[button(g.name, callbacks.ASK_GROUP, g.id)] for g in choices.groups]
     rows += [
-        [(_label(context, lang, "questions.follow_up_choice", number=f.number,
-                 group=f.group_name), f"ask:f:{f.question_id}")]
+        [button(_label(context, lang, "questions.follow_up_choice", number=f.number,
+                       group=f.group_name), callbacks.ASK_FOLLOW_UP, f.question_id)]
         for f in choices.follow_ups
     ]  # fmt: skip
     await say(update, context, "questions.choose", reply_markup=buttons(rows))
@@ -79,31 +83,25 @@ async def on_question_text(
     await say(
         update, context, key, group=target.group_name, number=target.follow_up_of or "",
         text=text.strip(),
-        reply_markup=buttons([[(t(lang, "questions.send_button"), f"ask:send:{target.nonce}"),
-                               (t(lang, "common.cancel_button"),
-                                f"ask:cancel:{target.nonce}")]]),
+        reply_markup=buttons([[
+            button(t(lang, "questions.send_button"), callbacks.ASK_SEND, target.nonce),
+            button(t(lang, "common.cancel_button"), callbacks.ASK_CANCEL, target.nonce),
+        ]]),
     )  # fmt: skip
 
 
 @edge
-async def on_ask_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_ask_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    _, action, arg = [*query.data.split(":"), "", ""][:3]
+    assert user is not None
     questions = context.services.questions
-    if action in ("g", "f"):
-        row_id = parse_id(arg)
-        if row_id is None:
-            raise NotFound
-        await settle_query(update)
-        if action == "g":
-            await _begin(update, context, group_id=row_id)
-        else:
-            await _begin(update, context, parent_id=row_id)
-    elif action == "send":
-        await settle_query(update)
-        submitted = await questions.submit(user.id, arg)
+    await settle_query(update)
+    if pressed.kind is callbacks.ASK_GROUP:
+        await _begin(update, context, group_id=pressed.number("group"))
+    elif pressed.kind is callbacks.ASK_FOLLOW_UP:
+        await _begin(update, context, parent_id=pressed.number("question"))
+    elif pressed.kind is callbacks.ASK_SEND:
+        submitted = await questions.submit(user.id, pressed.text("nonce"))
         wake_delivery(context)
         if submitted.flagged:
             key = "questions.submitted_flagged"
@@ -112,50 +110,43 @@ async def on_ask_button(update: Update, context: BotContext) -> None:
         else:
             key = "questions.submitted_scheduled"
         await say(update, context, key, group=submitted.group_name)
-    elif action == "cancel":
-        await settle_query(update)
-        await questions.cancel(user.id, arg)
-        await say(update, context, "common.cancelled")
     else:
-        raise NotFound
+        await questions.cancel(user.id, pressed.text("nonce"))
+        await say(update, context, "common.cancelled")
 
 
 @edge
-async def on_moderation_button(update: Update, context: BotContext) -> None:
-    """q:ok / q:no / q:nr / q:mute (facilitators) and q:fu (the asker's follow-up)."""
-    query = update.callback_query
+async def on_moderation_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """Approve / reject / reject silently / mute (facilitators), and the asker's follow-up."""
     user = update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    _, action, raw_id = [*query.data.split(":"), "", ""][:3]
-    question_id = parse_id(raw_id)
-    if question_id is None:
-        raise NotFound
+    assert user is not None
+    question_id = pressed.number("question")
     questions = context.services.questions
-    if action == "fu":
+    kind = pressed.kind
+    if kind is callbacks.QUESTION_FOLLOW_UP:
         await _begin(update, context, parent_id=question_id)
         await answer_query(update)
         return
-    if action == "ok":
+    if kind is callbacks.QUESTION_APPROVE:
         decision = await questions.approve(user.id, question_id)
         done_key = "questions.approved_done"
-    elif action == "no":
+    elif kind is callbacks.QUESTION_REJECT:
         decision = await questions.ask_reason(user.id, question_id)
         if decision.already is None:
             await settle_query(update)
             lang = await language(update, context)
-            await say(update, context, "questions.ask_reason", reply_markup=buttons([[(
-                context.texts.t(lang, "questions.no_reason_button"), f"q:nr:{question_id}"
+            await say(update, context, "questions.ask_reason", reply_markup=buttons([[button(
+                context.texts.t(lang, "questions.no_reason_button"),
+                callbacks.QUESTION_REJECT_SILENTLY, question_id,
             )]]))  # fmt: skip
             return
         done_key = ""
-    elif action == "nr":
+    elif kind is callbacks.QUESTION_REJECT_SILENTLY:
         decision = await questions.reject(user.id, question_id, None)
         done_key = "questions.rejected_done"
-    elif action == "mute":
+    else:
         decision = await questions.mute_asker(user.id, question_id)
         done_key = "questions.muted_done"
-    else:
-        raise NotFound
     await _after_decision(update, context, decision, done_key)
 
 
@@ -186,10 +177,12 @@ async def on_reject_reason(update: Update, context: BotContext, profile: Profile
 
 
 @edge
+@only_for("questions")
 async def question_settings(update: Update, context: BotContext) -> None:
     await for_a_managed_group(
-        update, context, _show_settings, prompt="questions.choose_group", callback_prefix="q:set:"
-    )
+        update, context, _show_settings, prompt="questions.choose_group",
+        kind=callbacks.QUESTION_SETTINGS,
+    )  # fmt: skip
 
 
 async def _show_settings(update: Update, context: BotContext, group_id: int) -> None:
@@ -204,13 +197,15 @@ async def _render_settings(update: Update, context: BotContext, settings: Questi
     t = context.texts.t
     gid = settings.group_id
     toggle = (
-        (t(lang, "questions.moderation_off_button"), f"q:mod:{gid}:0")
+        button(t(lang, "questions.moderation_off_button"), callbacks.QUESTION_MODERATION, gid, 0)
         if settings.moderated
-        else (t(lang, "questions.moderation_on_button"), f"q:mod:{gid}:1")
-    )
+        else button(t(lang, "questions.moderation_on_button"), callbacks.QUESTION_MODERATION,
+                    gid, 1)
+    )  # fmt: skip
     rows = [[toggle]]
     if settings.muted:
-        rows.append([(t(lang, "questions.unmute_button"), f"q:unm:{gid}")])
+        rows.append([button(t(lang, "questions.unmute_button"), callbacks.QUESTION_UNMUTE_ALL,
+                            gid)])  # fmt: skip
     await say(
         update, context,
         "questions.settings_moderated" if settings.moderated else "questions.settings_open",
@@ -219,25 +214,19 @@ async def _render_settings(update: Update, context: BotContext, settings: Questi
 
 
 @edge
-async def on_settings_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_settings_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    parts = query.data.split(":")
-    group_id = parse_id(parts[2]) if len(parts) >= 3 else None
-    if group_id is None:
-        raise NotFound
+    assert user is not None
+    group_id = pressed.number("group")
     questions = context.services.questions
     await settle_query(update)
-    if parts[1] == "set":
+    if pressed.kind is callbacks.QUESTION_SETTINGS:
         await _show_settings(update, context, group_id)
         return
-    if parts[1] == "mod" and len(parts) == 4:
-        settings = await questions.set_moderation(user.id, group_id, parts[3] == "1")
-    elif parts[1] == "unm":
-        settings = await questions.unmute_all(user.id, group_id)
+    if pressed.kind is callbacks.QUESTION_MODERATION:
+        settings = await questions.set_moderation(user.id, group_id, pressed.number("on") == 1)
     else:
-        raise NotFound
+        settings = await questions.unmute_all(user.id, group_id)
     await _render_settings(update, context, settings)
 
 
@@ -288,11 +277,19 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("ask", ask, filters=private))
     application.add_handler(CommandHandler("questions", question_settings, filters=private))
-    application.add_handler(CallbackQueryHandler(on_ask_button, pattern=r"^ask:"))
-    application.add_handler(
-        CallbackQueryHandler(on_moderation_button, pattern=r"^q:(ok|no|nr|mute|fu):")
-    )
-    application.add_handler(CallbackQueryHandler(on_settings_button, pattern=r"^q:(set|mod|unm):"))
+    ask_buttons = [
+        callbacks.ASK_GROUP, callbacks.ASK_FOLLOW_UP, callbacks.ASK_SEND, callbacks.ASK_CANCEL
+    ]  # fmt: skip
+    application.add_handler(Buttons(ask_buttons, on_ask_button))
+    moderation_buttons = [
+        callbacks.QUESTION_APPROVE, callbacks.QUESTION_REJECT, callbacks.QUESTION_REJECT_SILENTLY,
+        callbacks.QUESTION_MUTE_ASKER, callbacks.QUESTION_FOLLOW_UP,
+    ]  # fmt: skip
+    application.add_handler(Buttons(moderation_buttons, on_moderation_button))
+    settings_buttons = [
+        callbacks.QUESTION_SETTINGS, callbacks.QUESTION_MODERATION, callbacks.QUESTION_UNMUTE_ALL
+    ]  # fmt: skip
+    application.add_handler(Buttons(settings_buttons, on_settings_button))
     application.add_handler(
         MessageHandler(
             filters.ChatType.GROUPS & filters.REPLY & (filters.TEXT | filters.CAPTION)

@@ -8,9 +8,8 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.context import BotContext
-from bot.handlers.common import edge, say, wake_delivery
+from bot.handlers.common import edge, only_for, say, wake_delivery
 from bot.handlers.menus import publish_commands_for
-from bot.services.errors import NotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +29,6 @@ def _target(update: Update, context: BotContext) -> int | None:
 async def _change(update: Update, context: BotContext, *, allowed: bool) -> None:
     user = update.effective_user
     assert user is not None
-    if not context.services.roles.is_coordinator(user.id):
-        raise NotAllowed
     target = _target(update, context)
     if target is None:
         await say(update, context, "roles.grant_usage" if allowed else "roles.revoke_usage")
@@ -49,11 +46,13 @@ async def _change(update: Update, context: BotContext, *, allowed: bool) -> None
 
 
 @edge
+@only_for("grant")
 async def grant(update: Update, context: BotContext) -> None:
     await _change(update, context, allowed=True)
 
 
 @edge
+@only_for("revoke")
 async def revoke(update: Update, context: BotContext) -> None:
     await _change(update, context, allowed=False)
 

@@ -16,24 +16,28 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
-    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
 )
 
 from bot.context import BotContext
+from bot.core import callbacks
+from bot.core.callbacks import Decoded
 from bot.core.handling import current_ticket
 from bot.core.helplines import helplines
 from bot.core.screening import Level
 from bot.handlers.common import (
+    Buttons,
     answer_query,
+    button,
     buttons,
     edge,
-    is_id,
+    only_for,
     profile_at_start,
     say,
     settle_query,
+    tell_presser,
     wake_delivery,
 )
 from bot.services.errors import NotFound
@@ -122,31 +126,26 @@ def _markup(html: str) -> object:
 
 
 @edge
-async def on_escalation_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_escalation_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """Acknowledge / Resolve on an alert (in a coordinator's private chat, or the alert chat):
+    whatever needs saying goes to the presser privately."""
     user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
-    _, action, raw_id = query.data.split(":", 2)
-    if not is_id(raw_id) or action not in ("ack", "res"):
-        raise NotFound
-    escalation_id = int(raw_id)
+    assert user is not None
+    escalation_id = pressed.number("escalation")
     safety = context.services.safety
-    if action == "ack":
+    if pressed.kind is callbacks.ESCALATION_ACK:
         view = await safety.acknowledge(user.id, escalation_id)
+        await tell_presser(update, context, context.texts.t("en", "safety.ack_done",
+                                                            id=escalation_id))  # fmt: skip
         await answer_query(update)
         await _mark_alerts(context, view, "safety.acknowledged", user.first_name, keep_resolve=True)
-        await context.bot.send_message(
-            user.id, context.texts.t("en", "safety.ack_done", id=escalation_id)
-        )
         return
     await safety.check_coordinator(user.id, escalation_id)
-    await settle_query(update, keep_buttons=True)
     await context.services.members.set_flow(
         user.id, Awaiting.RESOLUTION_NOTE, {"escalation": escalation_id}
     )
-    await context.bot.send_message(
-        user.id, context.texts.t("en", "safety.ask_note", id=escalation_id)
-    )
+    await tell_presser(update, context, context.texts.t("en", "safety.ask_note", id=escalation_id))
+    await settle_query(update, keep_buttons=True)
 
 
 async def on_resolution_note(update: Update, context: BotContext, draft: dict[str, object],
@@ -170,7 +169,17 @@ async def _mark_alerts(
 
     stamp = context.texts.t("en", key, name=name, time=f"{clock.now().astimezone(UTC):%H:%M}")
     markup = (
-        buttons([[(context.texts.t("en", "safety.resolve_button"), f"esc:res:{view.id}")]])
+        buttons(
+            [
+                [
+                    button(
+                        context.texts.t("en", "safety.resolve_button"),
+                        callbacks.ESCALATION_RESOLVE,
+                        view.id,
+                    )
+                ]
+            ]
+        )
         if keep_resolve
         else None
     )
@@ -185,6 +194,7 @@ async def _mark_alerts(
 
 
 @edge
+@only_for("escalations")
 async def list_escalations(update: Update, context: BotContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
@@ -207,7 +217,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
     )
     application.add_handler(MessageHandler(text_bearing, gate), group=SAFETY_GROUP)
-    application.add_handler(CallbackQueryHandler(on_escalation_button, pattern=r"^esc:"))
+    application.add_handler(
+        Buttons([callbacks.ESCALATION_ACK, callbacks.ESCALATION_RESOLVE], on_escalation_button)
+    )
     application.add_handler(
         CommandHandler("escalations", list_escalations, filters=filters.ChatType.PRIVATE)
     )

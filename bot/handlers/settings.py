@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.core.profile import NAME_MAX, NAME_MIN
-from bot.handlers.common import buttons, edge, language, say, settle_query
+from bot.core import callbacks
+from bot.core.callbacks import Decoded
+from bot.core.profile import NAME_MAX, NAME_MIN, SUPPORTED_LANGUAGES
+from bot.handlers.common import Buttons, button, buttons, edge, language, say, settle_query
 from bot.handlers.onboarding import region_keyboard
 from bot.services.errors import NeedsOnboarding
 from bot.services.members import Awaiting, Step
@@ -31,48 +33,44 @@ async def settings_menu(update: Update, context: BotContext) -> None:
         language=t(lang, f"language.{lang}"),
         reply_markup=buttons(
             [
-                [(t(lang, "settings.name_button"), "set:name")],
-                [(t(lang, "settings.timezone_button"), "set:tz")],
-                [(t(lang, "settings.language_button"), "set:lang")],
+                [button(t(lang, "settings.name_button"), callbacks.SETTINGS_NAME)],
+                [button(t(lang, "settings.timezone_button"), callbacks.SETTINGS_TIMEZONE)],
+                [button(t(lang, "settings.language_button"), callbacks.SETTINGS_LANGUAGE)],
             ]
         ),
     )
 
 
 @edge
-async def on_settings_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_settings_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
+    assert user is not None
     await settle_query(update)
     members = context.services.members
-    choice = query.data.split(":", 1)[1]
     lang = await language(update, context)
-    if choice == "name":
+    if pressed.kind is callbacks.SETTINGS_NAME:
         await members.expect(user.id, Awaiting.NAME)
         await say(update, context, "settings.ask_name", min=NAME_MIN, max=NAME_MAX)
-    elif choice == "tz":
+    elif pressed.kind is callbacks.SETTINGS_TIMEZONE:
         await members.expect(user.id, Awaiting.TIMEZONE)
         await say(
             update, context, "onboarding.choose_zone", reply_markup=region_keyboard(context, lang)
         )
-    elif choice == "lang":
+    else:
         labels = [
-            (context.texts.t(lang, f"language.{code}"), f"lang:{code}")
+            button(context.texts.t(lang, f"language.{code}"), callbacks.LANGUAGE, code)
             for code in context.texts.languages
+            if code in SUPPORTED_LANGUAGES
         ]
         await say(update, context, "settings.choose_language", reply_markup=buttons([labels]))
-    else:
-        await say(update, context, "common.stale_button")
 
 
 @edge
-async def on_language_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+async def on_language_button(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
-    assert query is not None and user is not None and query.data is not None
+    assert user is not None
     await settle_query(update)
-    await context.services.members.set_language(user.id, query.data.split(":", 1)[1])
+    await context.services.members.set_language(user.id, pressed.text("language"))
     await say(update, context, "settings.language_changed")
 
 
@@ -80,5 +78,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         CommandHandler("settings", settings_menu, filters=filters.ChatType.PRIVATE)
     )
-    application.add_handler(CallbackQueryHandler(on_settings_button, pattern=r"^set:"))
-    application.add_handler(CallbackQueryHandler(on_language_button, pattern=r"^lang:[a-z]{2}$"))
+    settings_kinds = [
+        callbacks.SETTINGS_NAME, callbacks.SETTINGS_TIMEZONE, callbacks.SETTINGS_LANGUAGE
+    ]  # fmt: skip
+    application.add_handler(Buttons(settings_kinds, on_settings_button))
+    application.add_handler(Buttons([callbacks.LANGUAGE], on_language_button))

@@ -11,7 +11,7 @@ from bot.handlers.checkins import on_checkin_note
 from bot.handlers.common import MAX_INPUT_CHARS, edge, profile_at_start, say
 from bot.handlers.groups import create_group_named
 from bot.handlers.meetings import on_meeting_text
-from bot.handlers.onboarding import apply_name, apply_timezone
+from bot.handlers.onboarding import apply_name, apply_timezone, reask_pending
 from bot.handlers.questions import on_question_text, on_reject_reason, passed_on_as_reply
 from bot.handlers.safety import on_resolution_note
 from bot.services.members import Awaiting
@@ -34,6 +34,8 @@ async def on_private_text(update: Update, context: BotContext) -> None:
         return
     profile = await profile_at_start(update, context)
     if profile is None or profile.awaiting is None:
+        if await reask_pending(update, context, profile):
+            return
         if profile is None or not profile.consent_current:
             await say(update, context, "common.start_first")
         else:
@@ -68,6 +70,8 @@ async def on_private_other(update: Update, context: BotContext) -> None:
     """Stickers, photos, voice notes: kindly say what the bot understands (a captioned reply
     to an anonymous question is passed on like a text one)."""
     if await passed_on_as_reply(update, context):
+        return
+    if await reask_pending(update, context, await profile_at_start(update, context)):
         return
     await say(update, context, "common.no_text_expected")
 
