@@ -74,10 +74,15 @@ class SendBudget:
         self._private_seconds = private_interval + margin
         self._chats: dict[int, _Window] = {}
         self._paused_until = 0.0
+        self._chat_paused_until: dict[int, float] = {}
 
     def pause_until(self, moment: float) -> None:
         """Telegram said retry_after: nothing goes out before `moment`."""
         self._paused_until = max(self._paused_until, moment)
+
+    def pause_chat_until(self, chat_id: int, moment: float) -> None:
+        """Telegram said retry_after for one chat's own limit: only that chat waits."""
+        self._chat_paused_until[chat_id] = max(self._chat_paused_until.get(chat_id, 0), moment)
 
     def _chat(self, chat_id: int) -> _Window:
         window = self._chats.get(chat_id)
@@ -95,6 +100,11 @@ class SendBudget:
         `per_chat=False` leaves the chat's own window out (a reply to someone who just wrote:
         Telegram lets a conversation burst); the overall window always counts."""
         moment = max(now, self._paused_until, self._global.ready_at(now))
+        if chat_id in self._chat_paused_until:
+            if self._chat_paused_until[chat_id] <= now:
+                del self._chat_paused_until[chat_id]
+            else:
+                moment = max(moment, self._chat_paused_until[chat_id])
         window = self._chats.get(chat_id) if per_chat else None
         if window is not None:
             moment = max(moment, window.ready_at(now))

@@ -74,9 +74,10 @@ class SharedBudgetLimiter(BaseRateLimiter[int]):
     ) -> Result:
         chat_id = data.get("chat_id")
         counted = endpoint in SENDING_ENDPOINTS and isinstance(chat_id, int)
-        # Replies skip a private chat's own 1/s window (a conversation may burst); group
-        # chats keep their 20/min, and everything counts towards the overall limit.
-        per_chat = counted and isinstance(chat_id, int) and chat_id < 0
+        # Replies keep each chat's own limit too (a second reply in the same second would
+        # only earn a 429), and everything counts towards the overall limit. Anything that is
+        # not a message (answering a button, editing, setting commands) never waits here.
+        per_chat = counted
         for attempt in range(MAX_RETRIES + 1):
             if counted:
                 assert isinstance(chat_id, int)
@@ -85,7 +86,11 @@ class SharedBudgetLimiter(BaseRateLimiter[int]):
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 wait = retry_seconds(exc.retry_after)
-                self.budget.pause_until(self.clock() + wait)
+                if isinstance(chat_id, int) and chat_id > 0:
+                    # A private chat's own limit: the dispatcher's alerts need not wait too.
+                    self.budget.pause_chat_until(chat_id, self.clock() + wait)
+                else:
+                    self.budget.pause_until(self.clock() + wait)
                 if attempt == MAX_RETRIES:
                     raise
                 log.info("reply throttled by Telegram; retrying in %.1f s", wait)

@@ -13,8 +13,9 @@ from bot.core import callbacks
 from bot.core.outgoing import OutgoingMessage
 from bot.core.schedule import CheckinRule, Due, Rhythm, checkin_due, next_checkin
 from bot.locales import Catalogue, Markup
-from bot.services.common import manages_group, onboarded_member
+from bot.services.common import manages_group, move_flow, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from bot.services.members import Awaiting
 from bot.services.notices import queue_notice
 from bot.storage.models import Checkin, CheckinPlan, Member, Membership, utcnow
 from bot.storage.uow import Database, UnitOfWork
@@ -146,6 +147,7 @@ class CheckinService:
                 existing.answered_at = now
             await uow.session.flush()
             recent = await self._recent_moods(uow, member.id, LOW_MOOD_STREAK)
+            move_flow(member, Awaiting.CHECKIN_NOTE, {})  # a note may follow the mood
             await uow.commit()
         low = len(recent) == LOW_MOOD_STREAK and all(m <= LOW_MOOD for m in recent)
         return Answer(mood, offer_support=low)
@@ -167,6 +169,7 @@ class CheckinService:
             if latest is None:
                 raise NotFound
             latest.note = text
+            move_flow(member, None, None)
             await uow.commit()
 
     async def request_talk(self, telegram_id: int) -> int:

@@ -25,7 +25,7 @@ from bot.core.schedule import (
 )
 from bot.locales import Catalogue, Markup
 from bot.storage.models import Meeting
-from bot.storage.uow import Database, UnitOfWork
+from bot.storage.uow import Database
 
 REMINDER_PRIORITY = 5
 MEETINGS_PER_TICK = 200
@@ -78,17 +78,20 @@ class ReminderService:
         self.offsets = offsets
 
     async def tick(self, now: datetime) -> TickResult:
+        """Queue what is due. Each meeting's reminders go out in bounded transactions (a
+        10,000-member group must not hold the write lock while members' messages wait), and
+        the meeting moves to its next slot only afterwards, compare-and-set: a crash or a
+        second process in between repeats keys that are already queued, nothing more."""
         queued = skipped = 0
-        async with self.db.uow() as uow:
+        async with self.db.uow(read_only=True) as uow:
             meetings = await uow.meetings.reminders_due(now, MEETINGS_PER_TICK)
-            for meeting in meetings:
-                q, s = await self._catch_up(uow, meeting, now)
-                queued += q
-                skipped += s
-            await uow.commit()
+        for meeting in meetings:
+            q, s = await self._catch_up(meeting, now)
+            queued += q
+            skipped += s
         return TickResult(len(meetings), queued, skipped)
 
-    async def _catch_up(self, uow: UnitOfWork, meeting: Meeting, now: datetime) -> tuple[int, int]:
+    async def _catch_up(self, meeting: Meeting, now: datetime) -> tuple[int, int]:
         rule = rule_of(meeting)
         queued = skipped = 0
         while (
@@ -100,67 +103,46 @@ class ReminderService:
             offset = timedelta(minutes=meeting.next_reminder_offset_minutes)
             occurrence = meeting.next_reminder_occurrence
             if reminder_due(occurrence, offset, now, self.offsets) is Due.SEND:
-                queued += await self._queue(uow, meeting, occurrence, offset, now)
+                queued += await self._queue(meeting, occurrence, offset, now)
             else:
                 skipped += 1
-            set_next_slot(meeting, next_reminder_slot(rule, self.offsets, meeting.next_reminder_at))
+            was = meeting.next_reminder_at
+            set_next_slot(meeting, next_reminder_slot(rule, self.offsets, was))
+            async with self.db.uow() as uow:
+                moved = await uow.meetings.advance_reminder(meeting, was)
+                await uow.commit()
+            if not moved:  # edited, cancelled or advanced by another process meanwhile
+                break
         return queued, skipped
 
     async def _queue(
-        self,
-        uow: UnitOfWork,
-        meeting: Meeting,
-        occurrence: datetime,
-        offset: timedelta,
-        now: datetime,
+        self, meeting: Meeting, occurrence: datetime, offset: timedelta, now: datetime
     ) -> int:
         assert meeting.id is not None
-        group = await uow.groups.by_id(meeting.group_id)
-        if group is None:
-            return 0
+        async with self.db.uow(read_only=True) as uow:
+            group = await uow.groups.by_id(meeting.group_id)
+            if group is None:
+                return 0
+            answers = await uow.meetings.rsvps(meeting.id, occurrence)
+            muted = await uow.meetings.muted_member_ids(meeting.group_id)
+            recipients = await uow.meetings.recipient_rows(meeting.group_id)
         base_key = (
             f"reminder:{meeting.id}:{occurrence:%Y%m%dT%H%MZ}:{int(offset.total_seconds() // 60)}"
         )
-        answers = await uow.meetings.rsvps(meeting.id, occurrence)
-        muted = await uow.meetings.muted_member_ids(meeting.group_id)
         stamp = int(occurrence.timestamp())
-        queued = 0
-        for member in await uow.meetings.recipients(meeting.group_id):
-            assert member.id is not None
-            if member.id in muted or answers.get(member.id) == "no":
+        # Members share a handful of languages and timezones: each message is made once.
+        made: dict[tuple[str, str], str] = {}
+        rows: list[tuple[str, int, str]] = []
+        for member_id, telegram_id, lang, timezone in recipients:
+            if member_id in muted or answers.get(member_id) == "no":
                 continue
-            lang = member.language
-            t = self.texts.t
-            zone = member.timezone or meeting.timezone
-            place = t(lang, "reminders.place", place=meeting.place) if meeting.place else ""
-            text = t(
-                lang,
-                "reminders.member",
-                title=meeting.title,
-                group=group.name,
-                when=_when(occurrence - now, self.texts, lang),
-                time=format_local(occurrence, zone),
-                timezone=zone,
-                place=_raw(place),
-            )
-            message = OutgoingMessage(
-                text=text,
-                buttons=(
-                    tuple(
-                        (t(lang, f"reminders.{label}_button"),
-                         callbacks.encode(callbacks.RSVP, meeting.id, stamp, code))
-                        for label, code in (("going", "g"), ("maybe", "m"), ("no", "n"))
-                    ),
-                ),
-            )  # fmt: skip
-            if await uow.outbox.enqueue(
-                key=f"{base_key}:{member.id}",
-                kind="reminder",
-                chat_id=member.telegram_id,
-                payload=message.to_json(),
-                priority=REMINDER_PRIORITY,
-            ):
-                queued += 1
+            zone = timezone or meeting.timezone
+            payload = made.get((lang, zone))
+            if payload is None:
+                payload = made[(lang, zone)] = self._member_message(
+                    meeting, group.name, occurrence, now, lang, zone, stamp
+                ).to_json()
+            rows.append((f"{base_key}:{member_id}", telegram_id, payload))
         if group.chat_id is not None:
             place = (
                 self.texts.t("en", "reminders.place", place=meeting.place) if meeting.place else ""
@@ -174,15 +156,42 @@ class ReminderService:
                 timezone=meeting.timezone,
                 place=_raw(place),
             )
-            if await uow.outbox.enqueue(
-                key=f"{base_key}:chat",
-                kind="reminder",
-                chat_id=group.chat_id,
-                payload=OutgoingMessage(text=text).to_json(),
-                priority=REMINDER_PRIORITY,
-            ):
-                queued += 1
-        return queued
+            rows.append((f"{base_key}:chat", group.chat_id, OutgoingMessage(text=text).to_json()))
+        return await self.db.enqueue_in_chunks(rows, kind="reminder", priority=REMINDER_PRIORITY)
+
+    def _member_message(
+        self,
+        meeting: Meeting,
+        group_name: str,
+        occurrence: datetime,
+        now: datetime,
+        lang: str,
+        zone: str,
+        stamp: int,
+    ) -> OutgoingMessage:
+        assert meeting.id is not None
+        t = self.texts.t
+        place = t(lang, "reminders.place", place=meeting.place) if meeting.place else ""
+        text = t(
+            lang,
+            "reminders.member",
+            title=meeting.title,
+            group=group_name,
+            when=_when(occurrence - now, self.texts, lang),
+            time=format_local(occurrence, zone),
+            timezone=zone,
+            place=_raw(place),
+        )
+        return OutgoingMessage(
+            text=text,
+            buttons=(
+                tuple(
+                    (t(lang, f"reminders.{label}_button"),
+                     callbacks.encode(callbacks.RSVP, meeting.id, stamp, code))
+                    for label, code in (("going", "g"), ("maybe", "m"), ("no", "n"))
+                ),
+            ),
+        )  # fmt: skip
 
 
 def _raw(html: str) -> Markup:

@@ -83,11 +83,10 @@ async def insert_ignoring_conflicts(
     if not rows:
         return []
     insert = pg_insert if is_postgres(session) else sqlite_insert
+    # The rows go as parameters of one cached statement (SQLAlchemy's "insertmanyvalues"):
+    # building a VALUES clause per call compiled anew each time and cost most of a bulk send.
     stmt = (
-        insert(table)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=list(keys))
-        .returning(table.c[keys[0]])
+        insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(table.c[keys[0]])
     )
-    result = await session.execute(stmt)
+    result = await session.execute(stmt, list(rows))
     return list(result.scalars())

@@ -197,6 +197,27 @@ class Database:
             return UnitOfWork(self._read_sessions)
         return UnitOfWork(self._sessions, self._gate, urgent=urgent)
 
+    async def enqueue_in_chunks(
+        self,
+        rows: Sequence[tuple[str, int, str]],
+        *,
+        kind: str,
+        priority: int,
+        batch: str | None = None,
+    ) -> int:
+        """Queue many (key, chat id, payload) messages, ENQUEUE_CHUNK to a transaction, so the
+        write lock is let go between chunks and intake and crisis alerts never wait long. A
+        crash half-way is harmless: doing it again skips the keys already queued. Not for use
+        inside a Telegram update's handling (one update, one feature commit)."""
+        new = 0
+        for start in range(0, len(rows), ENQUEUE_CHUNK):
+            async with self.uow() as uow:
+                new += await uow.outbox.enqueue_keyed(
+                    rows[start : start + ENQUEUE_CHUNK], kind=kind, priority=priority, batch=batch
+                )
+                await uow.commit()
+        return new
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.read_engine is not None:
@@ -526,10 +547,23 @@ class OutboxRepository:
     ) -> int:
         """Queue many (chat id, payload) messages at once; `key` has a `{chat}` placeholder.
         Returns how many were new."""
+        keyed = [(key.format(chat=chat_id), chat_id, payload) for chat_id, payload in rows]
+        return await self.enqueue_keyed(keyed, kind=kind, priority=priority, batch=batch)
+
+    async def enqueue_keyed(
+        self,
+        rows: Sequence[tuple[str, int, str]],
+        *,
+        kind: str,
+        priority: int,
+        batch: str | None = None,
+    ) -> int:
+        """Queue many (key, chat id, payload) messages at once; returns how many were new.
+        Thousands at once go through `Database.enqueue_in_chunks` instead."""
         now = utcnow()
         values: list[dict[str, Any]] = [
             {
-                "key": key.format(chat=chat_id),
+                "key": key,
                 "kind": kind,
                 "chat_id": chat_id,
                 "payload": payload,
@@ -540,7 +574,7 @@ class OutboxRepository:
                 "created_at": now,
                 "batch": batch,
             }
-            for chat_id, payload in rows
+            for key, chat_id, payload in rows
         ]
         table = Outbox.__table__  # type: ignore[attr-defined]
         new = 0
@@ -692,6 +726,43 @@ class MeetingRepository:
         if muted:
             self.session.add(ReminderMute(group_id=group_id, member_id=member_id))
         await self.session.flush()
+
+    async def advance_reminder(self, meeting: Meeting, was: datetime) -> bool:
+        """Move a meeting to the reminder slot set on `meeting`, unless someone else changed
+        it since it read `was` (compare-and-set). True when it moved."""
+        result = await self.session.execute(
+            update(Meeting)
+            .where(
+                col(Meeting.id) == meeting.id,
+                col(Meeting.next_reminder_at) == was,
+                col(Meeting.cancelled_at).is_(None),
+            )
+            .values(
+                next_reminder_at=meeting.next_reminder_at,
+                next_reminder_occurrence=meeting.next_reminder_occurrence,
+                next_reminder_offset_minutes=meeting.next_reminder_offset_minutes,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def recipient_rows(self, group_id: int) -> list[tuple[int, int, str, str | None]]:
+        """(member id, telegram id, language, timezone) of the members the bot can reach:
+        what a bulk send needs, without loading (and decrypting) whole members."""
+        stmt = (
+            select(
+                col(Member.id), col(Member.telegram_id), col(Member.language),
+                col(Member.timezone),
+            )
+            .join(Membership, col(Membership.member_id) == col(Member.id))
+            .where(
+                col(Membership.group_id) == group_id,
+                col(Member.unreachable_at).is_(None),
+                col(Member.step) == "done",
+            )
+            .order_by(col(Member.id))
+        )  # fmt: skip
+        rows = (await self.session.execute(stmt)).all()
+        return [(int(m or 0), int(t), str(lang), zone) for m, t, lang, zone in rows]
 
     async def recipients(self, group_id: int) -> list[Member]:
         """Members of the group the bot can reach."""
