@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core.outgoing import OutgoingMessage
 from bot.core.questions import (
@@ -26,9 +26,13 @@ from bot.services.common import (
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.members import Awaiting
 from bot.storage.models import Broadcast, Member, utcnow
-from bot.storage.uow import Database, UnitOfWork
+from bot.storage.uow import ENQUEUE_CHUNK, Database, UnitOfWork
 
 BROADCAST_PRIORITY = 6  # behind alerts, notices and reminders
+# A send is recorded first, then queued in chunks; one still queueing after this long was
+# interrupted (the process stopped) and is finished by the progress job.
+QUEUEING = "queueing"
+QUEUEING_STALLED = timedelta(minutes=1)
 EVERYONE = "all"
 # How long a finished send may wait for its status message before it is closed without one.
 STATUS_GRACE = timedelta(minutes=5)
@@ -124,20 +128,24 @@ class BroadcastService:
 
     async def _recipients(
         self, uow: UnitOfWork, author: Member, audience: Audience
-    ) -> list[Member]:
-        """Current members the bot can reach (not the author, who saw the preview)."""
+    ) -> list[tuple[int, str]]:
+        """(telegram id, language) of the current members the bot can reach (not the author,
+        who saw the preview)."""
         if audience.key == EVERYONE:
-            members = await uow.broadcasts.everyone()
+            members = [(m.telegram_id, m.language) for m in await uow.broadcasts.everyone()]
         else:
-            members = await uow.meetings.recipients(int(audience.key))
-        return [m for m in members if m.telegram_id != author.telegram_id]
+            rows = await uow.meetings.recipient_rows(int(audience.key))
+            members = [(telegram_id, language) for _, telegram_id, language, _ in rows]
+        return [m for m in members if m[0] != author.telegram_id]
 
     async def cancel_draft(self, telegram_id: int, nonce: str) -> None:
         async with self.db.uow() as uow:
             await drop_previewed_draft(uow, telegram_id, nonce)
 
     async def send(self, telegram_id: int, nonce: str) -> StatusUpdate:
-        """Queue the previewed announcement for every recipient, in one transaction."""
+        """Record the previewed announcement (one transaction), then queue it for every
+        recipient in bounded transactions, so a 10,000-member send never holds the write
+        lock for long. Should the process stop half-way, `refresh` finishes the queueing."""
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id, lock=True)
             draft = draft_of(member)
@@ -155,29 +163,72 @@ class BroadcastService:
                     text=html,
                     total=len(recipients),
                     status_chat_id=telegram_id,
+                    status=QUEUEING,
                 )
             )
             assert broadcast.id is not None
-            payloads: dict[str, str] = {}
-            rows = []
-            for recipient in recipients:
-                language = recipient.language
-                if language not in payloads:
-                    payloads[language] = OutgoingMessage(
-                        self._render(language, audience, html)
-                    ).to_json()
-                rows.append((recipient.telegram_id, payloads[language]))
-            await uow.outbox.enqueue_many(
-                rows,
-                key=f"bc:{broadcast.id}:{{chat}}",
-                kind="broadcast",
-                priority=BROADCAST_PRIORITY,
-                batch=f"bc:{broadcast.id}",
-            )
             member.draft = None
             uow.audit.record("broadcast.send", actor_id=member.id, group_id=broadcast.group_id)
             await uow.commit()
-            return self._status(broadcast, member.language, {"pending": len(recipients)})
+        await self._queue(broadcast, audience, recipients)
+        return self._status(broadcast, member.language, {"pending": len(recipients)})
+
+    async def _queue(
+        self, broadcast: Broadcast, audience: Audience, recipients: list[tuple[int, str]]
+    ) -> None:
+        """Queue one message per recipient, ENQUEUE_CHUNK to a transaction (keys make a
+        repeat harmless), then mark the send as sending — unless it was cancelled meanwhile."""
+        assert broadcast.id is not None
+        payloads: dict[str, str] = {}
+        rows: list[tuple[str, int, str]] = []
+        for telegram_id, language in recipients:
+            if language not in payloads:
+                payloads[language] = OutgoingMessage(
+                    self._render(language, audience, broadcast.text)
+                ).to_json()
+            rows.append((f"bc:{broadcast.id}:{telegram_id}", telegram_id, payloads[language]))
+        for start in range(0, len(rows), ENQUEUE_CHUNK):
+            async with self.db.uow() as uow:
+                current = await uow.broadcasts.by_id(broadcast.id)
+                if current is None or current.status != QUEUEING:
+                    return  # cancelled while it was being queued
+                await uow.outbox.enqueue_keyed(
+                    rows[start : start + ENQUEUE_CHUNK], kind="broadcast",
+                    priority=BROADCAST_PRIORITY, batch=f"bc:{broadcast.id}",
+                )  # fmt: skip
+                await uow.commit_independent()  # repeatable: the keys are unique
+        async with self.db.uow() as uow:
+            current = await uow.broadcasts.by_id(broadcast.id, for_update=True)
+            if current is not None and current.status == QUEUEING:
+                current.status = "sending"
+                # What was queued (members may have left or joined before a resumed queueing).
+                current.total = sum((await uow.outbox.counts(batch=f"bc:{broadcast.id}")).values())
+                broadcast.total = current.total
+                await uow.commit_independent()
+        broadcast.status = "sending" if broadcast.status == QUEUEING else broadcast.status
+
+    async def _resume_queueing(self, now: datetime) -> None:
+        """Finish queueing sends whose process stopped half-way through."""
+        async with self.db.uow(read_only=True) as uow:
+            stalled = [
+                b for b in await uow.broadcasts.unfinished()
+                if b.status == QUEUEING and now - b.created_at > QUEUEING_STALLED
+            ]  # fmt: skip
+            work = []
+            for broadcast in stalled:
+                author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
+                if author is None:
+                    continue
+                key = str(broadcast.group_id) if broadcast.group_id is not None else EVERYONE
+                audience = Audience(key, "")
+                if key != EVERYONE:
+                    group = await uow.groups.by_id(int(key))
+                    audience = Audience(key, group.name if group else "")
+                else:
+                    audience = Audience(key, self.texts.t(author.language, "broadcasts.everyone"))
+                work.append((broadcast, audience, await self._recipients(uow, author, audience)))
+        for broadcast, audience, recipients in work:
+            await self._queue(broadcast, audience, recipients)
 
     async def attach_status(self, broadcast_id: int, message_id: int, shown: str) -> None:
         async with self.db.uow() as uow:
@@ -197,7 +248,7 @@ class BroadcastService:
                 broadcast.author_telegram_id == actor or actor in self.coordinators
             ):
                 raise NotFound
-            if broadcast.status == "sending":
+            if broadcast.status in ("sending", QUEUEING):
                 await uow.outbox.cancel_batch(f"bc:{broadcast_id}")
                 broadcast.status = "cancelled"  # finished once the sends in flight settle
                 member = await uow.members.by_telegram_id(actor)
@@ -219,6 +270,7 @@ class BroadcastService:
                 return []  # the common case: no write transaction every few seconds
         updates: list[StatusUpdate] = []
         now = utcnow()
+        await self._resume_queueing(now)
         async with self.db.uow() as uow:
             for broadcast in await uow.broadcasts.unfinished():
                 counts = await uow.outbox.counts(batch=f"bc:{broadcast.id}")
@@ -267,6 +319,6 @@ class BroadcastService:
             broadcast.status_chat_id,
             broadcast.status_message_id,
             text,
-            final=broadcast.status != "sending",  # no Cancel button any more
+            final=broadcast.status not in ("sending", QUEUEING),  # no Cancel button any more
             progress=progress,
         )

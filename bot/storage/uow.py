@@ -207,15 +207,15 @@ class Database:
     ) -> int:
         """Queue many (key, chat id, payload) messages, ENQUEUE_CHUNK to a transaction, so the
         write lock is let go between chunks and intake and crisis alerts never wait long. A
-        crash half-way is harmless: doing it again skips the keys already queued. Not for use
-        inside a Telegram update's handling (one update, one feature commit)."""
+        crash half-way is harmless: doing it again skips the keys already queued (which is
+        also why, inside an update's handling, these are independent commits)."""
         new = 0
         for start in range(0, len(rows), ENQUEUE_CHUNK):
             async with self.uow() as uow:
                 new += await uow.outbox.enqueue_keyed(
                     rows[start : start + ENQUEUE_CHUNK], kind=kind, priority=priority, batch=batch
                 )
-                await uow.commit()
+                await uow.commit_independent()
         return new
 
     async def dispose(self) -> None:

@@ -1,0 +1,101 @@
+"""An announcement is recorded first and queued in bounded transactions; one whose queueing
+was interrupted (the process stopped) is finished later, without sending anything twice."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.services import Services
+from bot.services.broadcasts import QUEUEING
+from bot.storage.migrate import upgrade_to_head
+from bot.storage.models import Broadcast, Outbox, utcnow
+from bot.storage.uow import Database, OutboxRepository
+
+COORDINATOR = 1
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database.connect(database_url)
+    await upgrade_to_head(database.engine)
+    yield database
+    await database.dispose()
+
+
+async def _group_of(services: Services, members: int) -> int:
+    await services.members.accept_consent(COORDINATOR, "en", None)
+    await services.members.set_display_name(COORDINATOR, "Cora")
+    await services.members.set_timezone(COORDINATOR, "Europe/London")
+    group = await services.groups.create_group(COORDINATOR, "Circle")
+    for telegram_id in range(100, 100 + members):
+        await services.members.accept_consent(telegram_id, "en", group.invite_code)
+        await services.members.set_display_name(telegram_id, f"M{telegram_id}")
+        await services.members.set_timezone(telegram_id, "Europe/London")
+    return group.id
+
+
+async def _audience_of(broadcasts: Any, group_id: int) -> tuple[Any, list[tuple[int, str]]]:
+    from bot.services.broadcasts import Audience
+
+    async with broadcasts.db.uow(read_only=True) as uow:
+        author = await uow.members.by_telegram_id(COORDINATOR)
+        audience = Audience(str(group_id), "Circle")
+        return audience, await broadcasts._recipients(uow, author, audience)
+
+
+async def _outbox_chats(db: Database) -> list[int]:
+    async with db.uow() as uow:
+        rows = (await uow.session.execute(select(Outbox).where(Outbox.kind == "broadcast"))).all()
+        return sorted(row[0].chat_id for row in rows)
+
+
+async def test_an_interrupted_queueing_is_finished_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = Services.build(db, frozenset({COORDINATOR}))
+    group_id = await _group_of(services, 7)
+    broadcasts = services.broadcasts
+    preview = await broadcasts.preview(
+        COORDINATOR, {"audience": str(group_id)}, "<b>Room change</b>", 11
+    )
+    monkeypatch.setattr("bot.services.broadcasts.ENQUEUE_CHUNK", 3)
+
+    # The process stops after the first chunk of three was queued.
+    real = OutboxRepository.enqueue_keyed
+    calls = 0
+
+    async def stopping(self: OutboxRepository, *args: Any, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise KeyboardInterrupt
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(OutboxRepository, "enqueue_keyed", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        await broadcasts.send(COORDINATOR, preview.nonce)
+    monkeypatch.setattr(OutboxRepository, "enqueue_keyed", real)
+    assert len(await _outbox_chats(db)) == 3
+
+    # Not yet considered stalled: the progress job leaves it to whoever is queueing it.
+    await broadcasts.refresh()
+    assert len(await _outbox_chats(db)) == 3
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(Broadcast).values(created_at=utcnow() - timedelta(minutes=5))
+        )
+        await uow.commit()
+    await broadcasts.refresh()
+    assert await _outbox_chats(db) == list(range(100, 107))
+    async with db.uow(read_only=True) as uow:
+        [sent] = (await uow.session.execute(select(Broadcast))).scalars().all()
+    assert (sent.status, sent.total) == ("sending", 7)
+    # Finishing it again changes nothing.
+    sent.status = QUEUEING
+    await broadcasts._queue(sent, *(await _audience_of(broadcasts, group_id)))
+    assert await _outbox_chats(db) == list(range(100, 107))
