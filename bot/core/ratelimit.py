@@ -110,6 +110,13 @@ class SendBudget:
             moment = max(moment, window.ready_at(now))
         return moment
 
+    def room_now(self, now: float) -> int:
+        """How many messages the overall limit would let start right now."""
+        if self._paused_until > now:
+            return 0
+        self._global.ready_at(now)  # trims old entries
+        return max(0, self._global.limit - len(self._global.finished) - self._global.in_flight)
+
     def start(self, chat_id: int, *, per_chat: bool = True) -> None:
         self._global.start()
         if per_chat:
