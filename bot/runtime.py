@@ -57,10 +57,16 @@ async def _tick(context: BotContext) -> None:
         context.bot_data.delivery.notify()
 
 
-async def _prune_inbound(context: BotContext) -> None:
+async def _prune(context: BotContext) -> None:
+    """Forget handled updates and settled delivery records once they are past keeping."""
     removed = await context.services.intake.prune(KEEP_HANDLED)
     if removed:
         log.info("forgot %d handled updates", removed)
+    delivery = context.bot_data.delivery
+    if delivery is not None:
+        pruned = await delivery.prune(context.bot_data.settings.keep_deliveries)
+        if pruned:
+            log.info("forgot %d settled delivery records", pruned)
 
 
 class FatalError(Exception):
@@ -121,10 +127,10 @@ class BotRuntime:
                 job_kwargs={"coalesce": True, "max_instances": 1},
             )
             app.job_queue.run_repeating(
-                _prune_inbound,
+                _prune,
                 interval=PRUNE_EVERY,
                 first=60,
-                name="prune-inbound",
+                name="prune",
                 job_kwargs=never_drop,
             )
         if self.settings.webhook is not None:

@@ -64,6 +64,8 @@ class Settings:
     # and how long an urgent escalation may go unacknowledged before everyone is paged again.
     oncall_contact: str | None = None
     realert_after: timedelta = timedelta(minutes=5)
+    # Delivery records (what was sent to whom, and when) are kept this long once settled.
+    keep_deliveries: timedelta = timedelta(days=30)
     # Anonymous questions posted without moderation wait a random time in this range (seconds),
     # so their timing does not point at whoever was just typing.
     question_delay: tuple[int, int] = (60, 300)
@@ -166,6 +168,10 @@ class Settings:
         if not realert_raw.isdigit() or not 1 <= int(realert_raw) <= 240:
             raise ConfigError("PEERBOT_REALERT_MINUTES", "must be 1 to 240 minutes", "5")
 
+        keep_raw = get("PEERBOT_KEEP_DELIVERIES_DAYS") or "30"
+        if not keep_raw.isdigit() or not 1 <= int(keep_raw) <= 3650:
+            raise ConfigError("PEERBOT_KEEP_DELIVERIES_DAYS", "must be 1 to 3650 days", "30")
+
         delay_raw = get("PEERBOT_QUESTION_DELAY") or "60-300"
         delay_match = re.fullmatch(r"(\d{1,5})\s*-\s*(\d{1,5})", delay_raw)
         if delay_match is None or int(delay_match[1]) > int(delay_match[2]):
@@ -204,6 +210,7 @@ class Settings:
             reminder_offsets=offsets,
             oncall_contact=get("PEERBOT_ONCALL_CONTACT"),
             realert_after=timedelta(minutes=int(realert_raw)),
+            keep_deliveries=timedelta(days=int(keep_raw)),
             question_delay=question_delay,
             log_level=log_level,
             allow_no_crisis_alerts=allow_no_alerts,

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 
+from bot.core.handling import DoubleCommit, UpdateTicket, handling_update
 from bot.storage.db import create_engine
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import Member
-from bot.core.handling import DoubleCommit, UpdateTicket, handling_update
 from bot.storage.uow import AlreadyHandled, Database
 
 
@@ -184,3 +184,37 @@ async def test_migrations_are_safe_to_apply_twice(database_url: str) -> None:
         await upgrade_to_head(engine)
     finally:
         await engine.dispose()
+
+
+async def test_pruning_forgets_only_old_settled_records_in_bounded_batches(db: Database) -> None:
+    """Old settled deliveries and handled updates go; anything pending or recent stays."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.storage.models import Outbox, utcnow
+
+    async with db.uow() as uow:
+        for i, status in enumerate(["sent", "failed", "pending", "sending", "sent", "cancelled"]):
+            await uow.outbox.enqueue(key=f"k{i}", kind="notice", chat_id=i, payload="{}")
+            await uow.session.execute(
+                update(Outbox).where(Outbox.key == f"k{i}").values(status=status)  # type: ignore[arg-type]
+            )
+        await uow.session.execute(
+            update(Outbox)
+            .where(Outbox.key != "k4")  # type: ignore[arg-type]
+            .values(created_at=utcnow() - timedelta(days=40))
+        )
+        await uow.inbound.store([(50, 1, "{}"), (51, 1, "{}")])
+        await uow.inbound.mark_done(50)
+        await uow.commit()
+    async with db.uow() as uow:
+        assert await uow.outbox.prune_settled(utcnow() - timedelta(days=30), limit=2) == 2
+        assert await uow.outbox.prune_settled(utcnow() - timedelta(days=30), limit=2) == 1
+        assert await uow.outbox.prune_settled(utcnow() - timedelta(days=30), limit=2) == 0
+        assert await uow.inbound.prune_done(utcnow() + timedelta(seconds=1)) == 1
+        await uow.commit()
+    async with db.uow() as uow:
+        left = await uow.outbox.counts()
+        assert left == {"pending": 1, "sending": 1, "sent": 1}  # the recent one stays
+        assert [r.update_id for r in await uow.inbound.unfinished()] == [51]

@@ -28,7 +28,7 @@ _strict = False
 
 
 def set_strict_single_commit(on: bool) -> None:
-    global _strict  # noqa: PLW0603 - a process-wide test switch, set once at start
+    global _strict  # a process-wide test switch, set once at start
     _strict = on
 
 

@@ -42,7 +42,7 @@ from bot.core.outgoing import OutgoingMessage
 from bot.core.ratelimit import MARGIN, SendBudget
 from bot.delivery.limiter import retry_seconds, take_turn
 from bot.storage.models import Outbox, utcnow
-from bot.storage.uow import Database
+from bot.storage.uow import PRUNE_BATCH, Database
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,19 @@ class Dispatcher:
                 "outbox recovery: %d alerts queued again, %d sends ambiguous", requeued, ambiguous
             )
         return requeued, ambiguous
+
+    async def prune(self, older_than: timedelta) -> int:
+        """Forget delivery records settled (sent, failed, ...) longer ago than `older_than`,
+        PRUNE_BATCH rows to a transaction so nothing waits long behind it."""
+        before = utcnow() - older_than
+        removed = 0
+        while True:
+            async with self.db.uow() as uow:
+                batch = await uow.outbox.prune_settled(before)
+                await uow.commit()
+            removed += batch
+            if batch < PRUNE_BATCH:
+                return removed
 
     async def start(self) -> None:
         await self.recover()

@@ -31,6 +31,11 @@ TEXT_MAX = 1500
 NOTE_MAX = 1000
 
 
+def alert_batch(escalation_id: int) -> str:
+    """The outbox batch of an escalation's alerts (found again to mark them acknowledged)."""
+    return f"esc:{escalation_id}"
+
+
 @dataclass(frozen=True)
 class Flagged:
     screening: Screening
@@ -194,6 +199,7 @@ class SafetyService:
                 chat_id=chat,
                 payload=OutgoingMessage(text, buttons=buttons).to_json(),
                 priority=ALERT_PRIORITY,
+                batch=alert_batch(escalation.id),
             )
         escalation.alerts += 1
 
@@ -223,7 +229,7 @@ class SafetyService:
 
     async def _alerts_sent(self, uow: UnitOfWork, escalation_id: int) -> list[AlertRef]:
         stmt = select(Outbox).where(
-            col(Outbox.key).startswith(f"esc:{escalation_id}:alert:"),
+            col(Outbox.batch) == alert_batch(escalation_id),  # indexed, unlike a key prefix
             col(Outbox.status) == "sent",
         )
         rows = (await uow.session.execute(stmt)).scalars()

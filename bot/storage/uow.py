@@ -39,6 +39,10 @@ from bot.storage.questions import BroadcastRepository, QuestionRepository
 
 # Rows per INSERT when queueing many messages (keeps each statement's parameters bounded).
 ENQUEUE_CHUNK = 500
+# Rows deleted per transaction when old records are pruned.
+PRUNE_BATCH = 1000
+# Outbox rows nothing will happen to any more.
+SETTLED = ("sent", "failed", "unreachable", "ambiguous", "cancelled")
 
 
 class AlreadyHandled(Exception):
@@ -495,12 +499,15 @@ class InboundRepository:
         value = (await self.session.execute(select(func.max(col(Inbound.update_id))))).scalar_one()
         return int(value) if value is not None else None
 
-    async def prune_done(self, before: datetime) -> int:
+    async def prune_done(self, before: datetime, limit: int = PRUNE_BATCH) -> int:
+        """Forget up to `limit` updates handled before `before` (bounded: one short lock)."""
+        oldest = (
+            select(col(Inbound.update_id))
+            .where(col(Inbound.status) == "done", col(Inbound.done_at) < before)
+            .limit(limit)
+        )
         result = await self.session.execute(
-            delete(Inbound).where(
-                col(Inbound.status) == "done",
-                col(Inbound.done_at) < before,
-            )
+            delete(Inbound).where(col(Inbound.update_id).in_(oldest.scalar_subquery()))
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
@@ -645,6 +652,18 @@ class OutboxRepository:
             )
             .values(chat_id=new_chat_id)
         )
+
+    async def prune_settled(self, before: datetime, limit: int = PRUNE_BATCH) -> int:
+        """Delete up to `limit` delivery records settled (sent, failed ...) before `before`."""
+        oldest = (
+            select(col(Outbox.id))
+            .where(col(Outbox.status).in_(SETTLED), col(Outbox.created_at) < before)
+            .limit(limit)
+        )
+        result = await self.session.execute(
+            delete(Outbox).where(col(Outbox.id).in_(oldest.scalar_subquery()))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def next_due(self) -> datetime | None:
         stmt = select(func.min(col(Outbox.not_before))).where(col(Outbox.status) == "pending")
