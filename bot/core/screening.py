@@ -20,15 +20,19 @@ urgent match, to concern and never to none, and not when the message says it is 
 a time that is now. Lowering says why (`Match.reason`): the past, someone else (undone when the
 message says it is happening now), or such a marker.
 
-Pure Python; no I/O except reading lexicon files when asked to. Fast enough for every message:
-most text is ruled out by looking up its words before any pattern is searched (`_Phrases`).
+Pure Python; no I/O except reading lexicon files when asked to (and `default_screener`, which
+keeps what it built on disk: `screening_cache`). Fast enough for every message: most text is
+ruled out by looking up its words before any pattern is searched (`_Phrases`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -151,6 +155,19 @@ def clauses(text: str) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- phrases
+# What compiles the patterns a screener searches with: `re.compile`, or while a screener is
+# built to be kept on disk, one that also keeps each pattern's compiled form
+# (`screening_cache`).
+COMPILER: ContextVar[Callable[[str], re.Pattern[str]] | None] = ContextVar(
+    "screening_compiler", default=None
+)
+
+
+def _regex(source: str) -> re.Pattern[str]:
+    compiler = COMPILER.get()
+    return re.compile(source) if compiler is None else compiler(source)
+
+
 @dataclass(frozen=True)
 class _Phrase:
     parts: tuple[str, ...]  # regex for each token
@@ -311,9 +328,9 @@ class _Phrases:
             needs = parsed.needs
             self.words = None if needs is None or self.words is None else self.words | needs
         if self.phrases:
-            self.scan = re.compile(_scan_pattern(self.phrases, " "))
+            self.scan = _regex(_scan_pattern(self.phrases, " "))
             if self.substitute:
-                self.anchored = re.compile(_scan_pattern(self.phrases, r"(?<!\S)"))
+                self.anchored = _regex(_scan_pattern(self.phrases, r"(?<!\S)"))
 
     def search(self, words: list[str], kept: str) -> re.Match[str] | None:
         """The first match in `kept` (some of `words`, each followed by a space); its text has
@@ -338,12 +355,18 @@ class _Phrases:
 class Rule:
     category: str
     level: Level
-    regex: re.Pattern[str]
+    source: str  # `regex`, compiled only when asked for
     lowerable: bool  # past or third-party statements lower it to concern
     phrases: _Phrases = field(repr=False, compare=False)  # the same patterns, searched fast
     # Whether a statement about someone else lowers it too (not for a medical emergency: one
     # happening to the person next to the writer is as urgent as one happening to the writer).
     others_lowerable: bool = True
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        """The rule's patterns (`compile_phrase`) as one regex: what `phrases` must always
+        answer like. Screening never needs it, so a screener is built without compiling it."""
+        return re.compile(self.source)
 
 
 _WordGroup = tuple[frozenset[str], tuple[str, ...]]  # single words; " multi word " items
@@ -441,8 +464,10 @@ class Lexicon:
     fillers: frozenset[str] = frozenset()
     multi_fillers: tuple[str, ...] = ()
     filler_phrases: re.Pattern[str] | None = None  # "kind of", "sort of"
-    idioms: re.Pattern[str] | None = None
-    lowering: re.Pattern[str] | None = None
+    # The idioms and the past-or-others phrases as one regex each (`idioms`, `lowering`):
+    # the slow form of `idiom_phrases` and `lowering_phrases`, compiled only when asked for.
+    idioms_source: str | None = None
+    lowering_source: str | None = None
     # A text needs one of these words for any rule to match (None: any text may match).
     rule_words: frozenset[str] | None = frozenset()
     combinations: list[Combination] = field(default_factory=list)
@@ -469,6 +494,15 @@ class Lexicon:
     # (never to none), unless the message says it is meant (`serious`: "not joking").
     softener_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
     serious_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+
+    @property
+    def idioms(self) -> re.Pattern[str] | None:
+        # (`re` keeps what it compiled: asking again costs a look-up.)
+        return None if self.idioms_source is None else re.compile(self.idioms_source)
+
+    @property
+    def lowering(self) -> re.Pattern[str] | None:
+        return None if self.lowering_source is None else re.compile(self.lowering_source)
 
     @classmethod
     def from_toml(cls, data: dict[str, object], language: str) -> Lexicon:
@@ -508,7 +542,7 @@ class Lexicon:
         if multi:
             pieces = [self.filler_phrases.pattern] if self.filler_phrases is not None else []
             pieces += [r"(?<!\S)" + re.escape(p) + r"(?!\S)" for p in multi]
-            self.filler_phrases = re.compile("|".join(pieces))
+            self.filler_phrases = _regex("|".join(pieces))
         for key, quick in (
             ("others", self.others_phrases),
             ("imminent", self.imminent_phrases),
@@ -520,16 +554,16 @@ class Lexicon:
             if listed:
                 quick.add([str(p) for p in listed])
         for key, attr, quick in (
-            ("idioms", "idioms", self.idiom_phrases),
-            ("past_or_others", "lowering", self.lowering_phrases),
+            ("idioms", "idioms_source", self.idiom_phrases),
+            ("past_or_others", "lowering_source", self.lowering_phrases),
         ):
             phrases = data.get(key, [])
             assert isinstance(phrases, list)
             if phrases:
                 current = getattr(self, attr)
-                pieces = [current.pattern] if current is not None else []
+                pieces = [current] if current is not None else []
                 pieces += [compile_phrase(str(p)) for p in phrases]
-                setattr(self, attr, re.compile("|".join(f"(?:{p})" for p in pieces)))
+                setattr(self, attr, "|".join(f"(?:{p})" for p in pieces))
                 quick.add([str(p) for p in phrases])
         rules = data.get("rule", [])
         assert isinstance(rules, list)
@@ -537,11 +571,11 @@ class Lexicon:
             assert isinstance(rule, dict)
             level = Level[str(rule["level"]).upper()]
             patterns = [str(p) for p in rule["patterns"]]
-            regex = re.compile("|".join(f"(?:{compile_phrase(p)})" for p in patterns))
+            source = "|".join(f"(?:{compile_phrase(p)})" for p in patterns)
             phrases = _Phrases()
             phrases.add(patterns)
             lowerable = bool(rule.get("lowerable", False))
-            self.rules.append(Rule(str(rule["category"]), level, regex, lowerable, phrases,
+            self.rules.append(Rule(str(rule["category"]), level, source, lowerable, phrases,
                                    bool(rule.get("others_lowerable", lowerable))))  # fmt: skip
             if self.rule_words is not None:
                 self.rule_words = None if phrases.words is None else self.rule_words | phrases.words
@@ -830,11 +864,23 @@ def _unique(matches: list[Match]) -> list[Match]:
 _default: Screener | None = None
 
 
-def default_screener() -> Screener:
+def build_default_screener() -> Screener:
+    """The shipped lexicons and second stage, built from their files (which takes seconds)."""
+    # The shipped second stage: missing, it is an error, not a quieter screener.
+    return Screener(load_lexicons(), learned=LearnedStage.load())
+
+
+def default_screener(cache_dir: Path | None = None) -> Screener:
+    """The shipped screener, made once per process: loaded from the copy kept on disk when that
+    is up to date, else built and kept for the next start (`screening_cache`; `cache_dir` is
+    one more place to keep it, tried last)."""
     global _default
     if _default is None:
-        # The shipped second stage: missing, it is an error, not a quieter screener.
-        _default = Screener(load_lexicons(), learned=LearnedStage.load())
+        # (Imported here: it imports this module.)
+        from bot.core.screening_cache import cache_dirs, cached_screener
+
+        dirs = cache_dirs() if cache_dir is None else [*cache_dirs(), cache_dir]
+        _default = cached_screener(dirs)
     return _default
 
 

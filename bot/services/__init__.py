@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from bot.core.schedule import DEFAULT_REMINDER_OFFSETS
 from bot.core.screening import default_screener
@@ -44,6 +45,7 @@ class Services:
         realert_after: timedelta = timedelta(minutes=5),
         question_delay: tuple[int, int] = (60, 300),
     ) -> Services:
+        screener = default_screener(_beside_database(db))
         return cls(
             members=MemberService(db, coordinators),
             groups=GroupService(db, coordinators, catalogue()),
@@ -53,10 +55,18 @@ class Services:
             checkins=CheckinService(db, catalogue(), coordinators),
             reminders=ReminderService(db, catalogue(), reminder_offsets),
             safety=SafetyService(
-                db, catalogue(), default_screener(), coordinators, alert_chat_id, realert_after
+                db, catalogue(), screener, coordinators, alert_chat_id, realert_after
             ),
-            questions=QuestionService(
-                db, catalogue(), default_screener(), coordinators, question_delay
-            ),
+            questions=QuestionService(db, catalogue(), screener, coordinators, question_delay),
             broadcasts=BroadcastService(db, catalogue(), coordinators),
         )
+
+
+def _beside_database(db: Database) -> Path | None:
+    """The SQLite file's folder, which the bot can write: the last place the screener is kept
+    so that a restart need not build it again (`bot.core.screening_cache`)."""
+    engine = db.engine
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+    return Path(path).resolve().parent
