@@ -40,6 +40,24 @@ SENDING_METHODS = {
     "sendSticker",
 }
 
+# What counts as the bot saying something in a chat (see `spoken_in`).
+SPEAKING_METHODS = SENDING_METHODS | {
+    "sendMediaGroup",
+    "sendPoll",
+    "sendLocation",
+    "sendVenue",
+    "sendContact",
+    "sendDice",
+    "sendVideoNote",
+    "sendPaidMedia",
+    "sendInvoice",
+    "sendChecklist",
+    "editMessageText",
+    "editMessageCaption",
+    "editMessageMedia",
+    "pinChatMessage",
+}
+
 
 @dataclass
 class RecordedRequest:
@@ -157,6 +175,8 @@ class FakeBotApi:
         self._chat_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._open_queries: set[str] = set()
+        self._query_updates: dict[str, dict[str, Any]] = {}  # query id -> raw injected update
+        self._unfiltered: set[int] = set()  # update ids delivered whatever allowed_updates says
         self._faults: list[Fault] = []
         self._flood = False
         self._sent_global: deque[float] = deque()
@@ -329,6 +349,127 @@ class FakeBotApi:
                 }
             }
         )
+
+    # ----------------------------------------------------------------- raw updates
+    def inject_update(
+        self, payload: dict[str, Any], *, ignore_allowed: bool = False
+    ) -> dict[str, Any]:
+        """Queue a raw update (any kind, any shape) as Telegram would send it, bypassing the
+        FakeUser helpers; `update_id` is assigned here and returned in the queued copy.
+
+        What Telegram itself would know from such an update is recorded so the bot can answer
+        it: the sender becomes a user (started, if they wrote in a private chat), a group or
+        channel the update came from is a chat the bot is a member of (Telegram only delivers
+        from chats the bot is in), a callback query gets a fresh unique id that is open for
+        answerCallbackQuery, and the bot's own message a button sits on is stored so it can be
+        edited. `ignore_allowed` delivers the update even if the bot's `allowed_updates` leaves
+        its kind out (Telegram does so for updates created before the last getUpdates call).
+        """
+        payload = dict(payload)
+        payload.pop("update_id", None)
+        for kind, body in payload.items():
+            if isinstance(body, dict):
+                self._learn_from(kind, body)
+        query = payload.get("callback_query")
+        if isinstance(query, dict):
+            query = dict(query)
+            query["id"] = f"{secrets.randbits(63)}{next(self._query_ids)}"
+            payload["callback_query"] = query
+            self._open_queries.add(query["id"])
+        update = self._queue_update(payload)
+        if isinstance(query, dict):
+            self._query_updates[query["id"]] = update
+        if ignore_allowed:
+            self._unfiltered.add(update["update_id"])
+        return update
+
+    def _learn_from(self, kind: str, body: dict[str, Any]) -> None:
+        sender = body.get("from")
+        message = body.get("message") if kind == "callback_query" else body
+        chat = message.get("chat") if isinstance(message, dict) else body.get("chat")
+        if isinstance(sender, dict) and _is_int(sender.get("id")):
+            self._learn_user(sender)
+        if not isinstance(chat, dict) or not _is_int(chat.get("id")):
+            return
+        known = self.chats.get(chat["id"])
+        if chat.get("type") == "private":
+            if known is None and isinstance(sender, dict) and sender.get("id") == chat["id"]:
+                self._learn_user(sender)
+            user = self.users.get(chat["id"])
+            if user is not None and kind == "my_chat_member":
+                status = (body.get("new_chat_member") or {}).get("status")
+                user.blocked = status == "kicked"
+                user.started = user.started or not user.blocked
+            elif user is not None and isinstance(sender, dict) and sender.get("id") == user.id:
+                user.started = True
+                user.blocked = False
+        else:
+            if known is None:
+                known = FakeChat(chat["id"], str(chat.get("type")), chat.get("title"))
+                self.chats[known.id] = known
+            known.bot_is_member = True
+            if kind == "my_chat_member":
+                status = (body.get("new_chat_member") or {}).get("status")
+                known.bot_is_member = status not in ("left", "kicked")
+        if (
+            kind == "callback_query"
+            and isinstance(message, dict)
+            and message.get("date")
+            and (message.get("from") or {}).get("id") == BOT_ID
+            and _is_int(message.get("message_id"))
+        ):
+            stored = self.messages.setdefault(chat["id"], {})
+            stored.setdefault(message["message_id"], dict(message))
+
+    def _learn_user(self, data: dict[str, Any]) -> None:
+        if data["id"] in self.users or data["id"] == BOT_ID:
+            return
+        user = FakeUser(
+            self,
+            data["id"],
+            str(data.get("first_name") or ""),
+            data.get("last_name"),
+            data.get("username"),
+            data.get("language_code"),
+        )
+        self.users[user.id] = user
+        self.chats.setdefault(user.id, FakeChat(user.id, "private"))
+
+    def _deliverable(self, update: dict[str, Any], allowed: list[str] | None) -> bool:
+        return update["update_id"] in self._unfiltered or _allowed(update, allowed)
+
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates queued and not yet confirmed by the bot (a later getUpdates offset)."""
+        return list(self._updates)
+
+    def pending_update_count(self) -> int:
+        return len(self._updates)
+
+    def unanswered_queries(self) -> list[dict[str, Any]]:
+        """Injected or pressed callback queries the bot never answered (raw updates where
+        injected, else just the id), in the order they were queued."""
+        injected = [u for q, u in self._query_updates.items() if q in self._open_queries]
+        pressed = [
+            {"callback_query": {"id": q}}
+            for q in sorted(self._open_queries)
+            if q not in self._query_updates
+        ]
+        return injected + pressed
+
+    def spoken_in(self) -> dict[int, list[RecordedRequest]]:
+        """Every chat the bot tried to say something in (sent, or edited the text of a message;
+        successful or refused), with those requests. Answering a button, showing "typing" and
+        removing buttons are not counted as speaking."""
+        spoken: dict[int, list[RecordedRequest]] = {}
+        for request in self.requests:
+            if request.method not in SPEAKING_METHODS:
+                continue
+            chat_id = request.params.get("chat_id")
+            if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+                chat_id = int(chat_id)
+            if isinstance(chat_id, int) and not isinstance(chat_id, bool):
+                spoken.setdefault(chat_id, []).append(request)
+        return spoken
 
     # ----------------------------------------------------------------- observation
     def sent_messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
@@ -591,7 +732,7 @@ class FakeBotApi:
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + timeout
         while True:
-            ready = [u for u in self._updates if _allowed(u, allowed)][:limit]
+            ready = [u for u in self._updates if self._deliverable(u, allowed)][:limit]
             if ready or self._closing.is_set():
                 return ready
             remaining = deadline - time.monotonic()
@@ -628,7 +769,9 @@ class FakeBotApi:
         async with ClientSession(timeout=ClientTimeout(total=10)) as session:
             while not self._closing.is_set():
                 hook = self._webhook
-                pending = [u for u in self._updates if hook and _allowed(u, hook["allowed"])]
+                pending = [
+                    u for u in self._updates if hook and self._deliverable(u, hook["allowed"])
+                ]
                 if hook is None or not pending:
                     self._changed.clear()
                     with contextlib.suppress(TimeoutError):
@@ -807,6 +950,10 @@ def _allowed(update: dict[str, Any], allowed: list[str] | None) -> bool:
     if not allowed:
         return not any(k in update for k in ("chat_member", "message_reaction"))
     return any(kind in update for kind in allowed)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _shown(text: str, params: dict[str, Any]) -> str:
