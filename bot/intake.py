@@ -35,6 +35,7 @@ from telegram.error import (
 
 from bot import failpoints
 from bot.context import BotContext, PeerbotApplication
+from bot.core import callbacks
 from bot.core.handling import UpdateTicket, answered_queries, handling_update
 from bot.services.intake import IntakeService, StoredUpdate
 from bot.settings import WebhookSettings
@@ -91,6 +92,27 @@ def chat_key_of(data: dict[str, Any]) -> int | None:
     return None
 
 
+def refused_press(data: dict[str, Any]) -> bool:
+    """A button press the codec refuses (data it did not make, or pressed where that kind
+    of button does not live). Its handling changes nothing, so it need not wait its turn."""
+    query = data.get("callback_query")
+    if not isinstance(query, dict):
+        return False
+    raw = query.get("data")
+    decoded = callbacks.decode(raw if isinstance(raw, str) else None)
+    if decoded is None:
+        return True
+    message = query.get("message")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    sender = query.get("from")
+    place = callbacks.place_of(
+        chat.get("type") if isinstance(chat, dict) else None,
+        _an_id(chat.get("id")) if isinstance(chat, dict) else None,
+        _an_id(sender.get("id")) if isinstance(sender, dict) else None,
+    )
+    return not decoded.kind.pressable_in(place)
+
+
 def callback_query_id(data: dict[str, Any]) -> str | None:
     query = data.get("callback_query")
     if isinstance(query, dict) and isinstance(query.get("id"), str):
@@ -124,6 +146,7 @@ class UpdateRunner:
         self._idle = asyncio.Event()
         self._idle.set()
         self._answering: set[asyncio.Task[None]] = set()
+        self._alone: set[asyncio.Task[None]] = set()
         self.handled = 0
         self.dead_letters = 0
 
@@ -153,7 +176,7 @@ class UpdateRunner:
             del self._workers[key]
             if not queue:
                 self._queues.pop(key, None)
-            if not self._workers:
+            if not self._workers and not self._alone:
                 self._idle.set()
 
     async def _handle(self, stored: StoredUpdate) -> None:
@@ -254,9 +277,32 @@ class UpdateRunner:
             if item.update_id not in new:
                 continue
             query_id = callback_query_id(raw)
+            if query_id is not None and refused_press(raw):
+                # Refused kindly by its handler, which changes nothing: it goes at once, in
+                # no chat's queue, so the refusal is what the presser sees (not a blank).
+                self._handle_alone(item)
+                continue
             if query_id is not None:
                 self._answer(query_id, waits=self._must_wait(item.chat_key))
             self.submit(item)
+
+    def _handle_alone(self, stored: StoredUpdate) -> None:
+        self._idle.clear()
+        task = asyncio.create_task(self._handle_logged(stored))
+        self._alone.add(task)
+        task.add_done_callback(self._alone_done)
+
+    def _alone_done(self, task: asyncio.Task[None]) -> None:
+        self._alone.discard(task)
+        if not self._workers and not self._alone:
+            self._idle.set()
+
+    async def _handle_logged(self, stored: StoredUpdate) -> None:
+        try:
+            await self._handle(stored)
+        except Exception as exc:
+            log.error("update %s could not be handled: %s", stored.update_id, type(exc).__name__)
+        self.handled += 1
 
     def _must_wait(self, chat_key: int | None) -> bool:
         """Would an update of this chat wait before its handler runs?"""
@@ -286,7 +332,7 @@ class UpdateRunner:
         return True
 
     async def cancel(self) -> None:
-        tasks = [*self._workers.values(), *self._answering]
+        tasks = [*self._workers.values(), *self._answering, *self._alone]
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -9,6 +9,7 @@ from bot.core.profile import (
     Invalid,
     clean_display_name,
     clean_group_name,
+    is_valid_timezone,
     language_from_telegram,
     resolve_timezone,
 )
@@ -70,6 +71,13 @@ def test_timezones_resolve_from_city_or_name(raw: str, zone: str) -> None:
 
 @pytest.mark.parametrize("raw", ["Atlantis", "", "Europe/Nowhere", "<b>", "x" * 200, "Etc/../../"])
 def test_unknown_timezones_are_refused(raw: str) -> None:
+    assert isinstance(resolve_timezone(raw), Invalid)
+
+
+@pytest.mark.parametrize("raw", ["\u00e9" * 300, "Europe/" + "x" * 300, "a" * 5000])
+def test_huge_timezone_answers_are_refused_not_crashed(raw: str) -> None:
+    """A long answer made the zone file lookup fail with OSError (file name too long)."""
+    assert not is_valid_timezone(raw)
     assert isinstance(resolve_timezone(raw), Invalid)
 
 

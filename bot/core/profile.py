@@ -137,9 +137,11 @@ def resolve_timezone(raw: str) -> str | Invalid:
 
 
 def is_valid_timezone(name: str) -> bool:
+    if len(name) > 64:  # no zone name is this long; a huge one makes the file lookup fail
+        return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 

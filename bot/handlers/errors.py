@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.context import BotContext
@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, Forbidden):
+        # The person blocked the bot, or it was removed from the group, since they wrote:
+        # nobody is left to answer, and trying again would not change that. Not a failure.
+        log.info("update %s: its chat is closed to the bot now", update_id)
+        return
     ticket = current_ticket()
     if ticket is not None and error is not None:
         ticket.record_error(error)  # the intake runner decides: retry, or a dead letter

@@ -50,11 +50,6 @@ def generated() -> list[dict[str, Any]]:
     return generate(spec, UPDATES)
 
 
-@pytest.mark.xfail(
-    reason="known failure (bot at f7a42ad): a reply to someone who blocked the bot meanwhile "
-    "raises Forbidden, logged at ERROR as a handler failure and kept as a dead letter",
-    strict=False,
-)
 async def test_the_bot_stays_well_under_a_thousand_generated_updates(
     tg: FakeBotApi,
     start_bot: BotStarter,
