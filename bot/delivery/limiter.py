@@ -74,10 +74,11 @@ class SharedBudgetLimiter(BaseRateLimiter[int]):
     ) -> Result:
         chat_id = data.get("chat_id")
         counted = endpoint in SENDING_ENDPOINTS and isinstance(chat_id, int)
-        # Replies keep each chat's own limit too (a second reply in the same second would
-        # only earn a 429), and everything counts towards the overall limit. Anything that is
-        # not a message (answering a button, editing, setting commands) never waits here.
-        per_chat = counted
+        # Replies skip a private chat's own 1/s window (a conversation may burst: pacing every
+        # reply a second apart would slow every exchange); group chats keep their 20/min, and
+        # everything counts towards the overall limit. Anything that is not a message
+        # (answering a button, editing, setting commands) never waits here.
+        per_chat = counted and isinstance(chat_id, int) and chat_id < 0
         for attempt in range(MAX_RETRIES + 1):
             if counted:
                 assert isinstance(chat_id, int)
