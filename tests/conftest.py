@@ -12,6 +12,8 @@ import pytest
 
 from bot.core.handling import set_strict_single_commit
 from bot.storage.crypto import generate_key, install_keyring
+from bot.storage.migrate import upgrade_to_head
+from bot.storage.uow import Database
 
 pytest_plugins = ["tests.tgfake.pytest_plugin"]
 
@@ -94,3 +96,12 @@ async def database_url(db_backend: str, tmp_path: Path) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A fresh database with the schema in place, for tests of storage and services."""
+    database = Database.connect(database_url)
+    await upgrade_to_head(database.engine)
+    yield database
+    await database.dispose()

@@ -3,7 +3,6 @@ was interrupted (the process stopped) is finished later, without sending anythin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,19 +11,10 @@ from sqlalchemy import select, update
 
 from bot.services import Services
 from bot.services.broadcasts import QUEUEING
-from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import Broadcast, Outbox, utcnow
 from bot.storage.uow import Database, OutboxRepository
 
 COORDINATOR = 1
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database.connect(database_url)
-    await upgrade_to_head(database.engine)
-    yield database
-    await database.dispose()
 
 
 async def _group_of(services: Services, members: int) -> int:

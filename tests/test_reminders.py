@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,19 +14,10 @@ from bot.locales import catalogue
 from bot.services import Services
 from bot.services.meetings import MeetingDraft
 from bot.services.reminders import ReminderService
-from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import Outbox, utcnow
 from bot.storage.uow import Database
 
 COORDINATOR = 1
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database.connect(database_url)
-    await upgrade_to_head(database.engine)
-    yield database
-    await database.dispose()
 
 
 async def _member(

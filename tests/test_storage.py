@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import text
 
@@ -12,14 +10,6 @@ from bot.storage.db import create_engine
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import Member
 from bot.storage.uow import AlreadyHandled, Database
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database.connect(database_url)
-    await upgrade_to_head(database.engine)
-    yield database
-    await database.dispose()
 
 
 async def test_unit_of_work_rolls_back_unless_committed(db: Database) -> None:

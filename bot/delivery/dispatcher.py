@@ -42,7 +42,7 @@ from bot.core.outgoing import OutgoingMessage
 from bot.core.ratelimit import MARGIN, SendBudget
 from bot.delivery.limiter import retry_seconds, take_turn
 from bot.storage.models import Outbox, utcnow
-from bot.storage.uow import PRUNE_BATCH, Database
+from bot.storage.uow import Database
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +106,7 @@ class Dispatcher:
         """Forget delivery records settled (sent, failed, ...) longer ago than `older_than`,
         PRUNE_BATCH rows to a transaction so nothing waits long behind it."""
         before = utcnow() - older_than
-        removed = 0
-        while True:
-            async with self.db.uow() as uow:
-                batch = await uow.outbox.prune_settled(before)
-                await uow.commit()
-            removed += batch
-            if batch < PRUNE_BATCH:
-                return removed
+        return await self.db.prune_in_batches(lambda uow: uow.outbox.prune_settled(before))
 
     async def start(self) -> None:
         await self.recover()

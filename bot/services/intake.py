@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.storage.db import database_unavailable
 from bot.storage.models import utcnow
-from bot.storage.uow import PRUNE_BATCH, Database
+from bot.storage.uow import Database
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +151,7 @@ class IntakeService:
     async def prune(self, older_than: timedelta) -> int:
         """Forget handled updates once Telegram can no longer redeliver them."""
         before = utcnow() - older_than
-        removed = 0
-        while True:
-            async with self.db.uow() as uow:
-                batch = await uow.inbound.prune_done(before)
-                await uow.commit()
-            removed += batch
-            if batch < PRUNE_BATCH:
-                return removed
+        return await self.db.prune_in_batches(lambda uow: uow.inbound.prune_done(before))
 
     async def counts(self) -> dict[str, int]:
         async with self.db.uow(read_only=True) as uow:

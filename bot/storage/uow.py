@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -200,6 +200,18 @@ class Database:
         if read_only:
             return UnitOfWork(self._read_sessions)
         return UnitOfWork(self._sessions, self._gate, urgent=urgent)
+
+    async def prune_in_batches(self, step: Callable[[UnitOfWork], Awaitable[int]]) -> int:
+        """Run `step` (which deletes up to PRUNE_BATCH old rows) in a transaction of its own
+        until it deletes fewer: old records go without holding the write lock for long."""
+        removed = 0
+        while True:
+            async with self.uow() as uow:
+                batch = await step(uow)
+                await uow.commit()
+            removed += batch
+            if batch < PRUNE_BATCH:
+                return removed
 
     async def enqueue_in_chunks(
         self,
