@@ -50,7 +50,7 @@ async def test_a_private_crisis_message_reaches_a_coordinator_who_acknowledges_a
     await cora.says("/escalations")
     await cora.sees("No open escalations")
     await bo.says("/escalations")
-    await bo.sees("no longer active")
+    await bo.sees("Only coordinators can see escalations.")
 
 
 async def test_a_group_message_from_someone_who_never_started_the_bot_escalates_quietly(
