@@ -33,7 +33,9 @@ def test_broadcast_progress_counts_what_people_care_about() -> None:
     assert broadcast_progress({"sent": 2, "cancelled": 8}, total=10).settled
 
 
-async def test_replies_share_the_overall_budget_and_a_429_pauses_everyone() -> None:
+async def test_replies_share_the_overall_budget_and_a_429_pauses_what_it_concerns() -> None:
+    """A 429 on a reply in a private chat is that chat's own limit: only that chat waits (a
+    crisis alert to a coordinator does not); in a group chat it pauses everything."""
     now = [0.0]
     budget = SendBudget(per_second=2)
     limiter = SharedBudgetLimiter(budget, clock=lambda: now[0])
@@ -51,20 +53,32 @@ async def test_replies_share_the_overall_budget_and_a_429_pauses_everyone() -> N
     assert budget.ready_at(1, now[0], per_chat=False) == budget.ready_at(3, now[0])
 
     attempts = 0
+    refused = asyncio.Event()
 
     async def throttled(chat_id: int) -> dict[str, Any]:
         nonlocal attempts
         attempts += 1
         if attempts == 1:
+            refused.set()
             raise RetryAfter(timedelta(seconds=0.01))
         return {"ok": True}
 
-    budget = SendBudget()
-    limiter = SharedBudgetLimiter(budget)  # real time: the limiter waits the 429 out
-    result = await limiter.process_request(throttled, (5,), {}, "sendMessage", {"chat_id": 5}, None)
-    assert result == {"ok": True} and attempts == 2
-    # ...and the 429 paused everything that draws on the budget (the dispatcher too).
-    assert budget.ready_at(6, 0.0) > 0.0
+    for chat, everyone_waits in ((5, False), (-100, True)):
+        attempts = 0
+        refused.clear()
+        budget = SendBudget()
+        limiter = SharedBudgetLimiter(budget, clock=lambda: now[0])
+        now[0] = 100.0
+        task = asyncio.create_task(
+            limiter.process_request(throttled, (chat,), {}, "sendMessage", {"chat_id": chat}, None)
+        )
+        await refused.wait()
+        # While the limiter waits the 429 out: the chat itself waits...
+        assert budget.ready_at(chat, now[0], per_chat=False) > now[0]
+        # ...and everyone else only when it was a group chat's (the dispatcher too).
+        assert (budget.ready_at(6, now[0]) > now[0]) is everyone_waits
+        now[0] += 1.0  # the 429's wait is over
+        assert await asyncio.wait_for(task, 5) == {"ok": True} and attempts == 2
 
 
 @pytest.mark.parametrize("endpoint", ["answerCallbackQuery", "editMessageText"])
