@@ -208,3 +208,37 @@ async def test_pruning_forgets_only_old_settled_records_in_bounded_batches(db: D
         left = await uow.outbox.counts()
         assert left == {"pending": 1, "sending": 1, "sent": 1}  # the recent one stays
         assert [r.update_id for r in await uow.inbound.unfinished()] == [51]
+
+
+async def test_a_late_settle_never_overwrites_a_newer_state(db: Database) -> None:
+    """A send that finishes after its row was recovered (a restart, another process) or
+    re-claimed leaves the newer state alone: status changes are compare-and-set."""
+    from bot.delivery.dispatcher import Dispatcher
+    from bot.storage.models import utcnow
+
+    dispatcher = Dispatcher(db, bot=None)  # type: ignore[arg-type]  # settling sends nothing
+    async with db.uow() as uow:
+        await uow.outbox.enqueue(key="a", kind="notice", chat_id=1, payload="{}")
+        await uow.outbox.enqueue(key="b", kind="notice", chat_id=2, payload="{}")
+        await uow.commit()
+    async with db.uow() as uow:
+        first, second = await uow.outbox.claim(2, utcnow())
+        await uow.commit()
+    await dispatcher.recover()  # as a restarting process would: both were in flight
+    async with db.uow() as uow:
+        [again] = await uow.outbox.claim(1, utcnow()) or [None]
+        await uow.commit()
+    assert again is None  # notices in flight at a crash are ambiguous, never resent
+    await dispatcher._settle(first, "sent", message_id=7)
+    await dispatcher._settle(second, "failed", error="late")
+    async with db.uow() as uow:
+        assert await uow.outbox.counts() == {"ambiguous": 2}
+        # Settling under our own claim still works.
+        await uow.outbox.enqueue(key="c", kind="notice", chat_id=3, payload="{}")
+        await uow.commit()
+    async with db.uow() as uow:
+        [third] = await uow.outbox.claim(1, utcnow())
+        await uow.commit()
+    await dispatcher._settle(third, "sent", message_id=8)
+    async with db.uow() as uow:
+        assert await uow.outbox.counts() == {"ambiguous": 2, "sent": 1}

@@ -42,7 +42,7 @@ from bot.core.outgoing import OutgoingMessage
 from bot.core.ratelimit import MARGIN, SendBudget
 from bot.delivery.limiter import retry_seconds, take_turn
 from bot.storage.models import Outbox, utcnow
-from bot.storage.uow import Database
+from bot.storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ class Dispatcher:
         async with self.db.uow() as uow:
             await uow.groups.chat_migrated(row.chat_id, new_chat_id)
             await uow.outbox.follow_chat(row.chat_id, new_chat_id)
-            fresh = await uow.outbox.get(row.id or 0)
+            fresh = await _still_ours(uow, row)
             if fresh is not None:
                 fresh.status = "pending"
             await uow.commit()
@@ -252,7 +252,7 @@ class Dispatcher:
 
     async def _unreachable(self, row: Outbox) -> None:
         async with self.db.uow() as uow:
-            fresh = await uow.outbox.get(row.id or 0)
+            fresh = await _still_ours(uow, row)
             if fresh is not None:
                 fresh.status = "unreachable"
                 fresh.error = "403"
@@ -273,7 +273,7 @@ class Dispatcher:
         attempt_back: bool = False,
     ) -> None:
         async with self.db.uow() as uow:
-            fresh = await uow.outbox.get(row.id or 0)
+            fresh = await _still_ours(uow, row)
             if fresh is None:
                 return
             fresh.status = status
@@ -288,6 +288,17 @@ class Dispatcher:
             if status != "pending":
                 _forget_recipient(fresh)
             await uow.commit()
+
+
+async def _still_ours(uow: UnitOfWork, row: Outbox) -> Outbox | None:
+    """The row as stored, locked, if it is still in flight under our claim. A row that was
+    meanwhile recovered (by a restart or another process) or settled keeps its newer state:
+    status changes are compare-and-set, never a blind overwrite."""
+    fresh = await uow.outbox.get(row.id or 0, lock=True)
+    if fresh is None or fresh.status != "sending" or fresh.claimed_at != row.claimed_at:
+        log.info("outbox %s changed while it was being sent; its newer state stays", row.id)
+        return None
+    return fresh
 
 
 def _forget_recipient(row: Outbox) -> None:

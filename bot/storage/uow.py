@@ -619,8 +619,8 @@ class OutboxRepository:
             row.attempts += 1
         return rows
 
-    async def get(self, outbox_id: int) -> Outbox | None:
-        return await self.session.get(Outbox, outbox_id)
+    async def get(self, outbox_id: int, *, lock: bool = False) -> Outbox | None:
+        return await self.session.get(Outbox, outbox_id, with_for_update=lock or None)
 
     async def in_flight(self) -> list[Outbox]:
         """Rows claimed but never settled: their process died mid-send."""
