@@ -68,7 +68,12 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 async def one_run(
-    burst: int, presses: int, background: str, members: int, database_url: str | None
+    burst: int,
+    presses: int,
+    order: str,
+    background: str,
+    members: int,
+    database_url: str | None,
 ) -> Any:
     with tempfile.TemporaryDirectory() as tmp:
         async with (
@@ -88,23 +93,34 @@ async def one_run(
                     timeout=30,
                 )
             pressed: dict[str, float] = {}
-            for i in range(burst - presses):
-                writer = server.user(f"W{i}", user_id=FIRST_WRITER + i)
-                writer.send("hello, is anyone there?")
-            for i in range(presses):
-                person = server.user(f"P{i}", user_id=FIRST_PRESSER + i)
+            writers = burst - presses
+            # Presses spread through the burst (`mixed`), or all behind the messages (`last`).
+            press_at = (
+                {round(k * burst / presses) for k in range(presses)}
+                if order == "mixed"
+                else set(range(writers, burst))
+            )
+            w = p = 0
+            for slot in range(burst):
+                if slot not in press_at or p >= presses:
+                    writer = server.user(f"W{w}", user_id=FIRST_WRITER + w)
+                    writer.send("hello, is anyone there?")
+                    w += 1
+                    continue
+                person = server.user(f"P{p}", user_id=FIRST_PRESSER + p)
                 server.mark_started(person)
-                # A press on an old message of the bot's (its data no longer means anything:
-                # the bot still has to answer it, and it says so in a message).
+                # "Language" on an earlier /settings message: a real button, handled in the
+                # presser's chat (who has not finished onboarding: told so in a message).
                 message = {
                     "message_id": 1,
                     "date": int(time.time()) - 60,
                     "chat": server.chats[person.id].as_dict(),
                     "from": {"id": 1, "is_bot": True, "first_name": "peerbot"},
-                    "text": "An earlier message",
+                    "text": "Your settings",
                 }
-                update = server.user_press(person, message, f"set:gone:{i}")
+                update = server.user_press(person, message, "set:lang")
                 pressed[update["callback_query"]["id"]] = time.monotonic()
+                p += 1
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 answered = {
@@ -130,6 +146,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--press-share", type=float, default=0.2)
+    parser.add_argument("--order", choices=("mixed", "last"), default="mixed")
     parser.add_argument("--background", choices=("none", "broadcast"), default="none")
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -138,7 +155,7 @@ async def main() -> None:
     db = "PostgreSQL" if args.database and "postgres" in args.database else "SQLite"
     presses = max(1, round(args.burst * args.press_share))
     print(
-        f"{db}; burst of {args.burst} updates ({presses} presses); background: "
+        f"{db}; burst of {args.burst} updates ({presses} presses, {args.order}); background: "
         f"{args.background}"
         + (f" to {args.members} members" if args.background == "broadcast" else "")
         + f"; load average {os.getloadavg()[0]:.2f}"
@@ -146,7 +163,7 @@ async def main() -> None:
     p50s, p99s, maxes = [], [], []
     for run in range(args.repeat):
         waits, unanswered = await one_run(
-            args.burst, presses, args.background, args.members, args.database
+            args.burst, presses, args.order, args.background, args.members, args.database
         )
         floor = await bare_floor(presses)
         p50, p99, top = _quantile(waits, 0.5), _quantile(waits, 0.99), max(waits)

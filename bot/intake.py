@@ -269,21 +269,33 @@ class UpdateRunner:
             )
             for u in raw_updates
         ]
+        # Presses that will wait their turn are answered now, before storing (which may wait
+        # for the database): answering stops the spinner and changes nothing else, so even a
+        # batch that is not stored and comes again loses nothing by it.
+        refused: set[int] = set()
+        busy: set[int] = set()
+        for raw, item in zip(raw_updates, stored, strict=True):
+            key = item.chat_key if item.chat_key is not None else 0
+            query_id = callback_query_id(raw)
+            if query_id is not None and refused_press(raw):
+                refused.add(item.update_id)
+            elif query_id is not None and (key in busy or self._must_wait(key)):
+                self._answer(query_id, waits=True)
+            elif query_id is not None:
+                self._answer(query_id, waits=False)
+            busy.add(key)
         new = await self.intake.store(stored)
         failpoints.hit("intake.stored")
         # An update stored before (Telegram handing it over again) is either done, or pending
         # and already queued by the start-up replay: only new ones are queued here.
-        for raw, item in zip(raw_updates, stored, strict=True):
+        for item in stored:
             if item.update_id not in new:
                 continue
-            query_id = callback_query_id(raw)
-            if query_id is not None and refused_press(raw):
+            if item.update_id in refused:
                 # Refused kindly by its handler, which changes nothing: it goes at once, in
                 # no chat's queue, so the refusal is what the presser sees (not a blank).
                 self._handle_alone(item)
                 continue
-            if query_id is not None:
-                self._answer(query_id, waits=self._must_wait(item.chat_key))
             self.submit(item)
 
     def _handle_alone(self, stored: StoredUpdate) -> None:
@@ -304,9 +316,8 @@ class UpdateRunner:
             log.error("update %s could not be handled: %s", stored.update_id, type(exc).__name__)
         self.handled += 1
 
-    def _must_wait(self, chat_key: int | None) -> bool:
+    def _must_wait(self, key: int) -> bool:
         """Would an update of this chat wait before its handler runs?"""
-        key = chat_key if chat_key is not None else 0
         return bool(self._queues.get(key)) or self._slots.locked()
 
     def _answer(self, query_id: str, *, waits: bool) -> None:
