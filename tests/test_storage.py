@@ -242,3 +242,34 @@ async def test_a_late_settle_never_overwrites_a_newer_state(db: Database) -> Non
     await dispatcher._settle(third, "sent", message_id=8)
     async with db.uow() as uow:
         assert await uow.outbox.counts() == {"ambiguous": 2, "sent": 1}
+
+
+def test_the_schema_head_the_bot_checks_at_start_is_the_newest_migration() -> None:
+    """At start an up-to-date database skips Alembic; that needs the newest revision here."""
+    from alembic.script import ScriptDirectory
+
+    from bot.storage.migrate import SCHEMA_HEAD, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
+
+
+async def test_an_up_to_date_database_is_left_alone_and_an_older_one_upgraded(
+    db: Database,
+) -> None:
+    from alembic import command
+
+    from bot.storage.migrate import SCHEMA_HEAD, alembic_config, schema_revision
+
+    assert await schema_revision(db.engine) == [SCHEMA_HEAD]
+    await upgrade_to_head(db.engine)  # nothing to do
+
+    def downgrade(connection: object) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+
+    async with db.engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    assert await schema_revision(db.engine) == ["0008"]
+    await upgrade_to_head(db.engine)
+    assert await schema_revision(db.engine) == [SCHEMA_HEAD]
