@@ -16,6 +16,7 @@ from dotenv import load_dotenv
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from bot.storage.uow import Database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,40 +144,38 @@ def screen_line(screener: Any, line: str, jsonl: bool, default_lang: str) -> dic
     return result
 
 
-async def _migrate(settings: object) -> int:
+async def _open_database(settings: Settings) -> Database:
+    """The database as the bot opens it: the key installed, the schema brought up to date."""
     from bot.app import resolve_secret_key
-    from bot.settings import Settings
-    from bot.storage.crypto import install_keyring
-    from bot.storage.db import create_engine
-    from bot.storage.migrate import upgrade_to_head
-
-    assert isinstance(settings, Settings)
-    install_keyring(resolve_secret_key(settings))
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade_to_head(engine)
-    finally:
-        await engine.dispose()
-    print("peerbot: database is up to date")
-    return 0
-
-
-async def _deadletters(settings: object, replay: int | None) -> int:
-    """List dead letters (id, kind, error class, time: never their content), or ask for one
-    to be handled again, e.g. after an upgrade that fixed what stopped it."""
-    from bot.app import resolve_secret_key
-    from bot.intake import REPLAY_SWEEP_SECONDS
-    from bot.services.intake import IntakeService
-    from bot.settings import Settings
     from bot.storage.crypto import install_keyring
     from bot.storage.migrate import upgrade_to_head
     from bot.storage.uow import Database
 
-    assert isinstance(settings, Settings)
     install_keyring(resolve_secret_key(settings))
     db = Database.connect(settings.database_url)
     try:
         await upgrade_to_head(db.engine)
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
+
+
+async def _migrate(settings: Settings) -> int:
+    db = await _open_database(settings)
+    await db.dispose()
+    print("peerbot: database is up to date")
+    return 0
+
+
+async def _deadletters(settings: Settings, replay: int | None) -> int:
+    """List dead letters (id, kind, error class, time: never their content), or ask for one
+    to be handled again, e.g. after an upgrade that fixed what stopped it."""
+    from bot.intake import REPLAY_SWEEP_SECONDS
+    from bot.services.intake import IntakeService
+
+    db = await _open_database(settings)
+    try:
         intake = IntakeService(db)
         if replay is not None:
             if not await intake.request_replay(replay):

@@ -148,7 +148,6 @@ class UpdateRunner:
         self._answering: set[asyncio.Task[None]] = set()
         self._alone: set[asyncio.Task[None]] = set()
         self.handled = 0
-        self.dead_letters = 0
 
     def submit(self, stored: StoredUpdate) -> None:
         key = stored.chat_key if stored.chat_key is not None else 0
@@ -163,15 +162,7 @@ class UpdateRunner:
             while queue:
                 stored = queue.popleft()
                 async with self._slots:
-                    try:
-                        await self._handle(stored)
-                    except Exception as exc:  # never let one update kill the chat's worker
-                        log.error(
-                            "update %s could not be handled: %s",
-                            stored.update_id,
-                            type(exc).__name__,
-                        )
-                self.handled += 1
+                    await self._handle_logged(stored)
         finally:
             del self._workers[key]
             if not queue:
@@ -224,7 +215,6 @@ class UpdateRunner:
 
     async def _dead_letter(self, update_id: int, kind: str, error: BaseException) -> None:
         """Keep it for an operator (`peerbot deadletters`) and go on with the next one."""
-        self.dead_letters += 1
         log.error(
             "update %s (%s) kept as a dead letter after %s",
             update_id,
@@ -279,10 +269,9 @@ class UpdateRunner:
             query_id = callback_query_id(raw)
             if query_id is not None and refused_press(raw):
                 refused.add(item.update_id)
-            elif query_id is not None and (key in busy or self._must_wait(key)):
-                self._answer(query_id, waits=True)
             elif query_id is not None:
-                self._answer(query_id, waits=False)
+                waits = key in busy or self._must_wait(key)
+                self._answer(query_id, after=0.0 if waits else ANSWER_DEADLINE)
             busy.add(key)
         new = await self.intake.store(stored)
         failpoints.hit("intake.stored")
@@ -312,7 +301,7 @@ class UpdateRunner:
     async def _handle_logged(self, stored: StoredUpdate) -> None:
         try:
             await self._handle(stored)
-        except Exception as exc:
+        except Exception as exc:  # never let one update stop the ones after it
             log.error("update %s could not be handled: %s", stored.update_id, type(exc).__name__)
         self.handled += 1
 
@@ -320,13 +309,14 @@ class UpdateRunner:
         """Would an update of this chat wait before its handler runs?"""
         return bool(self._queues.get(key)) or self._slots.locked()
 
-    def _answer(self, query_id: str, *, waits: bool) -> None:
-        task = asyncio.create_task(self._answer_unless_answered(query_id, 0 if waits else None))
+    def _answer(self, query_id: str, *, after: float) -> None:
+        """Answer the press (blank) `after` seconds from now, unless its handler has."""
+        task = asyncio.create_task(self._answer_unless_answered(query_id, after))
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
 
-    async def _answer_unless_answered(self, query_id: str, after: float | None) -> None:
-        await asyncio.sleep(ANSWER_DEADLINE if after is None else after)
+    async def _answer_unless_answered(self, query_id: str, after: float) -> None:
+        await asyncio.sleep(after)
         if not answered_queries.claim(query_id):
             return
         try:

@@ -39,7 +39,6 @@ class DoubleCommit(RuntimeError):
 @dataclass
 class UpdateTicket:
     update_id: int
-    attempt: int = 0
     # The update's feature effects are committed (and the update marked done with them).
     marked: bool = False
     # The first error a handler raised during the current attempt, if any.
@@ -49,7 +48,6 @@ class UpdateTicket:
     steps_done: set[str] = field(default_factory=set)
 
     def begin_attempt(self) -> None:
-        self.attempt += 1
         self.error = None
 
     def feature_commit(self) -> bool:
@@ -101,9 +99,6 @@ class AnsweredQueries:
         while len(self._seen) > self._keep:
             self._seen.popitem(last=False)
         return True
-
-    def answered(self, query_id: str) -> bool:
-        return query_id in self._seen
 
 
 answered_queries = AnsweredQueries()

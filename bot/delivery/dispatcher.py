@@ -52,8 +52,8 @@ ASKER_KIND = "asker"
 BACKOFF = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
 MAX_ATTEMPTS = 12
 IDLE_POLL = 0.2
-
-
+# Rows claimed at least per transaction, even when the budget has no room this instant (see
+# `_dispatch_once`).
 CLAIM_AHEAD = 3
 
 

@@ -219,13 +219,12 @@ class BroadcastService:
                 author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
                 if author is None:
                     continue
-                key = str(broadcast.group_id) if broadcast.group_id is not None else EVERYONE
-                audience = Audience(key, "")
-                if key != EVERYONE:
-                    group = await uow.groups.by_id(int(key))
-                    audience = Audience(key, group.name if group else "")
+                if broadcast.group_id is None:
+                    everyone = self.texts.t(author.language, "broadcasts.everyone")
+                    audience = Audience(EVERYONE, everyone)
                 else:
-                    audience = Audience(key, self.texts.t(author.language, "broadcasts.everyone"))
+                    group = await uow.groups.by_id(broadcast.group_id)
+                    audience = Audience(str(broadcast.group_id), group.name if group else "")
                 work.append((broadcast, audience, await self._recipients(uow, author, audience)))
         for broadcast, audience, recipients in work:
             await self._queue(broadcast, audience, recipients)

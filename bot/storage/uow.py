@@ -15,10 +15,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVarTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Select
 from sqlmodel import col
 
 from bot.core.handling import current_ticket
@@ -36,6 +37,8 @@ from bot.storage.models import (
     utcnow,
 )
 from bot.storage.questions import BroadcastRepository, QuestionRepository
+
+Row = TypeVarTuple("Row")  # the columns a select returns
 
 # Rows per INSERT when queueing many messages (keeps each statement's parameters bounded).
 ENQUEUE_CHUNK = 500
@@ -779,32 +782,27 @@ class MeetingRepository:
     async def recipient_rows(self, group_id: int) -> list[tuple[int, int, str, str | None]]:
         """(member id, telegram id, language, timezone) of the members the bot can reach:
         what a bulk send needs, without loading (and decrypting) whole members."""
-        stmt = (
-            select(
-                col(Member.id), col(Member.telegram_id), col(Member.language),
-                col(Member.timezone),
-            )
-            .join(Membership, col(Membership.member_id) == col(Member.id))
-            .where(
-                col(Membership.group_id) == group_id,
-                col(Member.unreachable_at).is_(None),
-                col(Member.step) == "done",
-            )
-            .order_by(col(Member.id))
-        )  # fmt: skip
-        rows = (await self.session.execute(stmt)).all()
+        columns = select(
+            col(Member.id), col(Member.telegram_id), col(Member.language), col(Member.timezone)
+        )
+        rows = (await self.session.execute(_reachable_in_group(columns, group_id))).all()
         return [(int(m or 0), int(t), str(lang), zone) for m, t, lang, zone in rows]
 
     async def recipients(self, group_id: int) -> list[Member]:
         """Members of the group the bot can reach."""
-        stmt = (
-            select(Member)
-            .join(Membership, col(Membership.member_id) == col(Member.id))
-            .where(
-                col(Membership.group_id) == group_id,
-                col(Member.unreachable_at).is_(None),
-                col(Member.step) == "done",
-            )
-            .order_by(col(Member.id))
-        )
+        stmt = _reachable_in_group(select(Member), group_id)
         return list((await self.session.execute(stmt)).scalars())
+
+
+def _reachable_in_group(stmt: Select[*Row], group_id: int) -> Select[*Row]:
+    """`stmt` (a select from `member`) narrowed to the group's members the bot can reach:
+    onboarded and not blocking it, in a stable order."""
+    return (
+        stmt.join(Membership, col(Membership.member_id) == col(Member.id))
+        .where(
+            col(Membership.group_id) == group_id,
+            col(Member.unreachable_at).is_(None),
+            col(Member.step) == "done",
+        )
+        .order_by(col(Member.id))
+    )
