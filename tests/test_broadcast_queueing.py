@@ -89,3 +89,48 @@ async def test_an_interrupted_queueing_is_finished_once(
     sent.status = QUEUEING
     await broadcasts._queue(sent, *(await _audience_of(broadcasts, group_id)))
     assert await _outbox_chats(db) == list(range(100, 107))
+
+
+async def test_a_send_cancelled_while_it_is_queued_offers_no_cancel(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled between two chunks: queueing stops, and the author's status shows it."""
+    services = Services.build(db, frozenset({COORDINATOR}))
+    group_id = await _group_of(services, 7)
+    broadcasts = services.broadcasts
+    preview = await broadcasts.preview(
+        COORDINATOR, {"audience": str(group_id)}, "<b>Room change</b>", 11
+    )
+    monkeypatch.setattr("bot.services.broadcasts.ENQUEUE_CHUNK", 3)
+    real_uow = Database.uow
+    writes = 0
+
+    class CancelFirst:
+        """The author presses Cancel just before the second chunk's transaction begins."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __aenter__(self) -> Any:
+            async with db.uow(read_only=True) as uow:
+                [sent] = (await uow.session.execute(select(Broadcast))).scalars().all()
+            await broadcasts.cancel(COORDINATOR, sent.id)
+            return await self.inner.__aenter__()
+
+        async def __aexit__(self, *exc: object) -> None:
+            await self.inner.__aexit__(*exc)
+
+    def uow(self: Database, **kwargs: bool) -> Any:
+        nonlocal writes
+        if kwargs.get("read_only"):
+            return real_uow(self, **kwargs)
+        writes += 1  # 1: the send is recorded, 2: first chunk, 3: second chunk
+        return CancelFirst(real_uow(self, **kwargs)) if writes == 3 else real_uow(self, **kwargs)
+
+    monkeypatch.setattr(Database, "uow", uow)
+    status = await broadcasts.send(COORDINATOR, preview.nonce)
+    assert status.final  # no Cancel button on what is already cancelled
+    monkeypatch.setattr(Database, "uow", real_uow)
+    assert len(await _outbox_chats(db)) == 3
+    async with db.uow(read_only=True) as uow:
+        assert await uow.outbox.counts(batch="bc:1") == {"cancelled": 3}

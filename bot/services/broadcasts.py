@@ -177,7 +177,9 @@ class BroadcastService:
         self, broadcast: Broadcast, audience: Audience, recipients: list[tuple[int, str]]
     ) -> None:
         """Queue one message per recipient, ENQUEUE_CHUNK to a transaction (keys make a
-        repeat harmless), then mark the send as sending — unless it was cancelled meanwhile."""
+        repeat harmless), then mark the send as sending — unless it was cancelled meanwhile.
+        `broadcast` ends with the status stored, so its status message offers Cancel only
+        while there is something to cancel."""
         assert broadcast.id is not None
         payloads: dict[str, str] = {}
         rows: list[tuple[str, int, str]] = []
@@ -189,8 +191,11 @@ class BroadcastService:
             rows.append((f"bc:{broadcast.id}:{telegram_id}", telegram_id, payloads[language]))
         for start in range(0, len(rows), ENQUEUE_CHUNK):
             async with self.db.uow() as uow:
-                current = await uow.broadcasts.by_id(broadcast.id)
+                # Locked: a Cancel landing between this check and the insert would otherwise
+                # miss the chunk's rows (cancelling only cancels what is already queued).
+                current = await uow.broadcasts.by_id(broadcast.id, for_update=True)
                 if current is None or current.status != QUEUEING:
+                    broadcast.status = current.status if current else "cancelled"
                     return  # cancelled while it was being queued
                 await uow.outbox.enqueue_keyed(
                     rows[start : start + ENQUEUE_CHUNK], kind="broadcast",
@@ -205,7 +210,8 @@ class BroadcastService:
                 current.total = sum((await uow.outbox.counts(batch=f"bc:{broadcast.id}")).values())
                 broadcast.total = current.total
                 await uow.commit_independent()
-        broadcast.status = "sending" if broadcast.status == QUEUEING else broadcast.status
+            if current is not None:
+                broadcast.status = current.status
 
     async def _resume_queueing(self, now: datetime) -> None:
         """Finish queueing sends whose process stopped half-way through."""
