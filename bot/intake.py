@@ -99,9 +99,6 @@ def refused_press(data: dict[str, Any]) -> bool:
     if not isinstance(query, dict):
         return False
     raw = query.get("data")
-    decoded = callbacks.decode(raw if isinstance(raw, str) else None)
-    if decoded is None:
-        return True
     message = query.get("message")
     chat = message.get("chat") if isinstance(message, dict) else None
     sender = query.get("from")
@@ -110,7 +107,7 @@ def refused_press(data: dict[str, Any]) -> bool:
         _an_id(chat.get("id")) if isinstance(chat, dict) else None,
         _an_id(sender.get("id")) if isinstance(sender, dict) else None,
     )
-    return not decoded.kind.pressable_in(place)
+    return callbacks.accepted(raw if isinstance(raw, str) else None, place) is None
 
 
 def callback_query_id(data: dict[str, Any]) -> str | None:

@@ -156,3 +156,13 @@ def test_where_each_kind_may_be_pressed() -> None:
     assert {k.name for k in KINDS if k.where is not Where.PRIVATE} == {
         "grp:link", "esc:ack", "esc:res"
     }  # fmt: skip
+
+
+def test_a_press_is_accepted_only_where_its_kind_of_button_lives() -> None:
+    """One check serves the intake (raw JSON) and the handlers (PTB objects) alike."""
+    data = callbacks.encode(callbacks.CONSENT_NO)
+    assert callbacks.accepted(data, callbacks.Place.PRIVATE) is not None
+    assert callbacks.accepted(data, callbacks.Place.GROUP) is None
+    assert callbacks.accepted(data, callbacks.Place.OTHER) is None
+    assert callbacks.accepted("ob:maybe", callbacks.Place.PRIVATE) is None
+    assert callbacks.accepted(None, callbacks.Place.PRIVATE) is None

@@ -366,5 +366,14 @@ def decode(data: str | None) -> Decoded | None:
     return Decoded(kind, values)
 
 
+def accepted(data: str | None, place: Place) -> Decoded | None:
+    """The press, decoded, when it is a kind of button the bot makes and was pressed where
+    that kind lives; None for anything the bot refuses."""
+    decoded = decode(data)
+    if decoded is None or not decoded.kind.pressable_in(place):
+        return None
+    return decoded
+
+
 def kinds_with_prefix(prefix: str) -> Iterable[Kind]:
     return (kind for kind in KINDS if kind.prefix == prefix)

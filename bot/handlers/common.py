@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler
 
 from bot.context import BotContext
-from bot.core.callbacks import Decoded, Kind, Place, decode, encode, place_of
+from bot.core.callbacks import Decoded, Kind, Place, accepted, encode, place_of
 from bot.core.handling import answered_queries
 from bot.core.profile import language_from_telegram
 from bot.core.roles import Role
@@ -162,10 +162,7 @@ def pressed(update: object) -> Decoded | None:
     where that kind of button lives; None for anything else."""
     if not isinstance(update, Update) or update.callback_query is None:
         return None
-    decoded = decode(update.callback_query.data)
-    if decoded is None or not decoded.kind.pressable_in(press_place(update)):
-        return None
-    return decoded
+    return accepted(update.callback_query.data, press_place(update))
 
 
 class Buttons(BaseHandler[Update, BotContext, None]):
