@@ -50,7 +50,7 @@ RETRY_DELAYS = (0.5, 2.0)
 # Telegram shows a spinner until a button press is answered and refuses answers after ~15 s.
 # Handlers answer presses themselves (sometimes with a short notice). A press that has to wait
 # its turn (its chat is busy, or every handling slot is taken) is answered, empty, as soon as
-# it is stored; one that is handled at once but still unanswered after this long, too.
+# its batch arrives; one that is handled at once but still unanswered after this long, too.
 ANSWER_DEADLINE = 0.4
 # How often the runner looks for dead letters an operator asked to replay.
 REPLAY_SWEEP_SECONDS = 10.0
