@@ -1,26 +1,72 @@
-"""Screener throughput on one core, and its figures on every labelled set, for the lexicon
-alone and with the learned second stage behind it.
+"""The crisis screener on real people's words (issue 12's table, today against its targets), on
+every labelled set of the project's own (lexicon alone, and with the learned second stage), and
+its throughput on one core.
 
-.venv/bin/python bench/screening.py
+.venv/bin/python bench/screening.py [--real DIR] [--repeats 5] [--skip-own]
 
-Only figures are printed, never a message: the sealed sets (held-out, gate, ordinary) must stay
-unread by anyone who tunes the screener.
+`DIR` (default `../shared/eval/real` beside the repository) holds the real evaluation sets: one
+half of each; the other half is held apart and releases are judged on it. Only figures are
+printed, never a message: the sealed sets (held-out, gate, ordinary) must stay unread by anyone
+who tunes the screener, and the real sets' texts must not travel.
+
+Throughput is messages per second on one core on a realistic mix of message lengths: the
+project's ordinary messages and the real sets' chat lines and tweets (not the whole Reddit post
+histories, which the bot would see as many messages); min, median and max over the repeats.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.core.screening import Screener, default_screener, load_lexicons
-from bot.core.screening_model import screening_figures
+from bot.core.screening_model import Tally, screening_figures, tally_by_group
 
 DATA = ROOT / "tests" / "data"
+REAL = ROOT.parent / "shared" / "eval" / "real"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the issue's table: a figure on some items of the real sets, and its target."""
+
+    name: str
+    figure: str  # "paged", "review", "crisis_recall" or "urgent_recall" (`Tally.rates`)
+    target: float
+    at_most: bool  # the target is a ceiling (rates on ordinary items), else a floor (recall)
+    files: tuple[str, ...]  # the items of these files...
+    labels: tuple[str, ...] = ()  # ...with these original labels (all if empty)
+
+
+TABLE = (
+    Row("everyday chat (DailyDialog, EmpatheticDialogues): paged", "paged", 0.002, True,
+        ("chat_none.jsonl",)),
+    Row("same: sent to review (concern)", "review", 0.03, True, ("chat_none.jsonl",)),
+    Row("tweets that are not suicidal (much hyperbole): paged", "paged", 0.03, True,
+        ("twitter_suicidal_intent.jsonl",)),
+    Row("Spanish tweets that are not suicidal: paged", "paged", 0.02, True,
+        ("es_suicide_tweets.jsonl",)),
+    Row('C-SSRS "Supportive" users: paged', "paged", 0.10, True,
+        ("cssrs_reddit_users.jsonl",), ("Supportive",)),
+    Row("C-SSRS Attempt + Behavior: urgent recall", "urgent_recall", 0.92, False,
+        ("cssrs_reddit_users.jsonl",), ("Attempt", "Behavior")),
+    Row("all real positives (C-SSRS, SDCNL, tweets, Spanish): crisis recall", "crisis_recall",
+        0.93, False, ("cssrs_reddit_users.jsonl", "sdcnl_reddit_posts.jsonl",
+                      "twitter_suicidal_intent.jsonl", "es_suicide_tweets.jsonl")),
+    Row("Spanish suicidal tweets: crisis recall", "crisis_recall", 0.90, False,
+        ("es_suicide_tweets.jsonl",)),
+)  # fmt: skip
+# Realistic lengths: chat lines and tweets (Reddit post histories are many messages each).
+MESSAGE_LENGTH_FILES = ("chat_none.jsonl", "twitter_suicidal_intent.jsonl",
+                        "es_suicide_tweets.jsonl")  # fmt: skip
 EVAL = DATA / "screening_eval.jsonl"
 SETS = [
     ("evaluation set (the lexicon is tuned on it; the model learns from it)", EVAL),
@@ -80,26 +126,104 @@ def _timed(screener: Screener, texts: list[tuple[str, str]]) -> float:
     return time.perf_counter() - started
 
 
+def _read(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def real_sets(directory: Path) -> dict[str, list[dict[str, str]]]:
+    """Every labelled file in the real evaluation folder; exits with a clear message without it."""
+    paths = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    if not paths:
+        sys.exit(
+            f"bench/screening.py: no real evaluation sets in {directory}: this benchmark needs "
+            "the shared folder (shared/eval/real/*.jsonl) beside the repository, or --real DIR"
+        )
+    return {path.name: _read(path) for path in paths}
+
+
+def table(screener: Screener, sets: dict[str, list[dict[str, str]]]) -> None:
+    """The issue's table rows, today against the target, then each file and source."""
+    screened = [
+        (name, row, screener.screen(row["text"], row["lang"]).level.label)
+        for name, rows in sets.items()
+        for row in rows
+    ]
+    width = max(len(line.name) for line in TABLE)
+    print(f"{'real set (open half)':<{width}}  {'items':>5}  {'today':>7}  {'target':>9}  met")
+    for line in TABLE:
+        tally = Tally()
+        for name, row, got in screened:
+            if name in line.files and (not line.labels or row.get("orig_label") in line.labels):
+                tally.add(row["label"], got)
+        value = tally.rates().get(line.figure)
+        if value is None:
+            print(f"{line.name:<{width}}  {'-':>5}  {'-':>7}  (no such items)")
+            continue
+        shown = f"{value:.1%}" if line.at_most else f"{value:.3f}"
+        target = f"<= {line.target:.1%}" if line.at_most else f">= {line.target:.2f}"
+        met = value <= line.target if line.at_most else value >= line.target
+        print(f"{line.name:<{width}}  {tally.size:>5}  {shown:>7}  {target:>9}  "
+              f"{'yes' if met else 'NO'}")  # fmt: skip
+    # Each file, then per original label where there are few (C-SSRS levels), else per source.
+    keys = {name: "orig_label" if len({r.get("orig_label") for r in rows}) <= 8 else "source"
+            for name, rows in sets.items()}  # fmt: skip
+    tallies = tally_by_group(
+        ([name, f"{name} / {row.get(keys[name], '-')}"], row["label"], got)
+        for name, row, got in screened
+    )
+    print()
+    from bot.cli import evaluation_table
+
+    print(evaluation_table(tallies))
+
+
+def throughput(screener: Screener, texts: list[tuple[str, str]], repeats: int) -> list[float]:
+    return [len(texts) / _timed(screener, texts) for _ in range(repeats)]
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--real", type=Path, default=REAL, help="the real evaluation sets")
+    parser.add_argument("--repeats", type=int, default=5, help="throughput runs (min/median/max)")
+    parser.add_argument("--skip-own", action="store_true", help="not the project's own sets")
+    args = parser.parse_args()
+    sets = real_sets(args.real)
     screener = default_screener()
     screeners = {"lexicon alone": Screener(load_lexicons()), "lexicon + learned": screener}
-    for name, path in SETS:
-        if path.exists():
-            report(name, path, screeners)
-    mixes = {"built-in sample": SAMPLE * 2000}
+    print(f"== issue 12: the screener on real people's words ({args.real})")
+    table(screener, sets)
+    if not args.skip_own:
+        print("\n== the project's own labelled sets")
+        for name, path in SETS:
+            if path.exists():
+                report(name, path, screeners)
+    mixes = {}
+    realistic = [
+        (r["text"], r["lang"]) for name in MESSAGE_LENGTH_FILES for r in sets.get(name, [])
+    ]
     ordinary = DATA / "screening_ordinary.jsonl"
-    for name, path in (
-        ("evaluation set, half of it crises", EVAL),
-        ("ordinary messages, as most traffic is", ordinary),
-    ):
-        if path.exists():
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-            mixes[name] = [(r["text"], r["lang"]) for r in rows] * (20000 // len(rows) + 1)
+    if ordinary.exists():
+        realistic += [(r["text"], r["lang"]) for r in _read(ordinary)]
+    if realistic:
+        median = statistics.median(len(t) for t, _ in realistic)
+        name = (
+            "realistic mix (real chat lines and tweets, ordinary messages; "
+            f"median {median:.0f} characters)"
+        )
+        mixes[name] = realistic * (20000 // len(realistic) + 1)
+    mixes["built-in sample"] = SAMPLE * 2000
+    if EVAL.exists():
+        rows = _read(EVAL)
+        mixes["evaluation set, half of it crises"] = [(r["text"], r["lang"]) for r in rows] * (
+            20000 // len(rows) + 1
+        )
     for mix, texts in mixes.items():
-        print(f"throughput on the {mix} (messages/s, one core, best of 3):")
+        print(f"\nthroughput on the {mix}: messages/s, one core, min / median / max of "
+              f"{args.repeats}")  # fmt: skip
         for label, measured in screeners.items():
-            elapsed = min(_timed(measured, texts) for _ in range(3))  # the least disturbed run
-            print(f"  {label:<28}{len(texts) / elapsed:>10,.0f}  ({len(texts)} screened)")
+            rates = throughput(measured, texts, args.repeats)
+            print(f"  {label:<28}{min(rates):>10,.0f} {statistics.median(rates):>10,.0f} "
+                  f"{max(rates):>10,.0f}  ({len(texts)} screened)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     screen.add_argument("--jsonl", action="store_true", help='input lines are {"text", "lang"}')
     screen.add_argument("--lang", default="en", help="language of plain-text lines")
     screen.add_argument(
+        "--eval", type=Path, action="append", default=[], metavar="FILE.jsonl",
+        help='print figures for a labelled file of {"text", "lang", "label"} lines (label: '
+        "urgent, concern or none; optional source, orig_label); may repeat",
+    )  # fmt: skip
+    screen.add_argument(
         "--lexicon", action="append", type=Path, default=[],
         help="an organisation's own lexicon file (may repeat)",
     )  # fmt: skip
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.core.screening_model import LearnedStage
 
         screener = Screener(load_lexicons(extra=args.lexicon), learned=LearnedStage.load())
+        if args.eval:
+            return evaluate_files(screener, args.eval)
         for line in sys.stdin:
             print(json.dumps(screen_line(screener, line, args.jsonl, args.lang),
                              ensure_ascii=False), flush=True)  # fmt: skip
@@ -142,6 +149,58 @@ def screen_line(screener: Any, line: str, jsonl: bool, default_lang: str) -> dic
         return {"error": "empty line"}
     result: dict[str, Any] = screener.screen(text, lang).as_dict()
     return result
+
+
+def evaluate_files(screener: Any, paths: list[Path]) -> int:
+    """Figures for labelled files, per file, per source and per original label: never a text."""
+    from bot.core.screening_model import tally_by_group
+
+    results: list[tuple[list[str], str, str]] = []
+    for path in paths:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            print(f"peerbot: cannot read {path}: {error.strerror}", file=sys.stderr)
+            return 2
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text, label = row["text"], row["label"]
+                if not isinstance(text, str) or label not in ("urgent", "concern", "none"):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                print(f'peerbot: {path}:{number}: not a JSON object with a "text" and a "label" '
+                      "(urgent, concern or none)", file=sys.stderr)  # fmt: skip
+                return 2
+            got = screener.screen(text, str(row.get("lang", "en"))).level.label
+            source = f"{path.name} / {row.get('source', '-')}"
+            groups = [path.name, source]
+            if "orig_label" in row:
+                groups.append(f"{source} / {row['orig_label']}")
+            results.append((groups, label, got))
+    print(evaluation_table(tally_by_group(results)))
+    return 0
+
+
+def evaluation_table(tallies: dict[str, Any]) -> str:
+    """Rows of: items, ordinary items paged (urgent) and sent to review (concern), crisis recall
+    (urgent or concern found at either) and urgent recall (urgent found at urgent)."""
+    width = max([len(name) for name in tallies] + [10])
+    header = (f"{'set':<{width}}  {'items':>6}  {'paged':>7}  {'review':>7}  "
+              f"{'crisis recall':>13}  {'urgent recall':>13}")  # fmt: skip
+    lines = [header, "-" * len(header)]
+    for name, tally in tallies.items():
+        rates = tally.rates()
+        cells = [
+            f"{rates[key]:.1%}" if key in rates else "-"
+            for key in ("paged", "review")
+        ] + [f"{rates[key]:.3f}" if key in rates else "-"
+             for key in ("crisis_recall", "urgent_recall")]  # fmt: skip
+        lines.append(f"{name:<{width}}  {tally.size:>6}  {cells[0]:>7}  {cells[1]:>7}  "
+                     f"{cells[2]:>13}  {cells[3]:>13}")  # fmt: skip
+    return "\n".join(lines)
 
 
 async def _open_database(settings: Settings) -> Database:

@@ -115,6 +115,39 @@ def test_screen_command_answers_every_line_in_order() -> None:
     assert out[0]["matches"][0]["text"] == "want to die"
 
 
+def test_screen_command_prints_figures_for_a_labelled_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    rows = [
+        ("I want to die", "urgent", "a"),
+        ("see you on tuesday", "none", "a"),
+        ("I wish I could just disappear", "concern", "b"),
+        ("lovely weather", "none", "b"),
+    ]
+    labelled = tmp_path / "ours.jsonl"
+    labelled.write_text("".join(json.dumps({"text": t, "lang": "en", "label": label,
+                                            "source": "ours", "orig_label": o}) + "\n"
+                                for t, label, o in rows), encoding="utf-8")  # fmt: skip
+    result = subprocess.run(  # noqa: S603 - this interpreter, a file the test wrote
+        [sys.executable, "-m", "bot", "screen", "--eval", str(labelled)], capture_output=True,
+        text=True, timeout=60, check=True,
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["set", "items", "paged", "review", "crisis", "recall", "urgent",
+                                "recall"]  # fmt: skip
+    assert lines[2].split() == ["ours.jsonl", "4", "0.0%", "0.0%", "1.000", "1.000"]
+    assert [line.split(" / ")[-1].split()[0] for line in lines[4:]] == ["a", "b"]
+    assert "want to die" not in result.stdout  # figures only, never a text
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "hello"}\n', encoding="utf-8")
+    refused = subprocess.run(  # noqa: S603 - the same
+        [sys.executable, "-m", "bot", "screen", "--eval", str(bad)], capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "bad.jsonl:1" in refused.stderr
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [

@@ -353,3 +353,53 @@ def screening_figures(results: Iterable[tuple[str, str]]) -> dict[str, float]:
     shares = {"urgent_recall": urgent, "crisis_recall": crisis, "ordinary_paging": paging,
               "ordinary_review": review}  # fmt: skip
     return {name: sum(hits) / len(hits) for name, hits in shares.items() if hits}
+
+
+# ----------------------------------------------------------------------------- evaluation
+@dataclass
+class Tally:
+    """One group's counts: what was wanted and what the screener said."""
+
+    none: int = 0  # ordinary items
+    paged: int = 0  # ordinary items sent to urgent (a coordinator paged for nothing)
+    reviewed: int = 0  # ordinary items sent to concern (the review queue)
+    crises: int = 0  # urgent or concern items
+    caught: int = 0  # crises found at urgent or concern
+    urgent: int = 0  # urgent items
+    urgent_caught: int = 0  # urgent items found at urgent
+
+    def add(self, wanted: str, got: str) -> None:
+        if wanted == "none":
+            self.none += 1
+            self.paged += got == "urgent"
+            self.reviewed += got == "concern"
+            return
+        self.crises += 1
+        self.caught += got != "none"
+        if wanted == "urgent":
+            self.urgent += 1
+            self.urgent_caught += got == "urgent"
+
+    @property
+    def size(self) -> int:
+        return self.none + self.crises
+
+    def rates(self) -> dict[str, float]:
+        """Paged and review rates on ordinary items, crisis and urgent recall; a figure with
+        nothing to count is left out."""
+        shares = {
+            "paged": (self.paged, self.none),
+            "review": (self.reviewed, self.none),
+            "crisis_recall": (self.caught, self.crises),
+            "urgent_recall": (self.urgent_caught, self.urgent),
+        }
+        return {name: hits / total for name, (hits, total) in shares.items() if total}
+
+
+def tally_by_group(results: Iterable[tuple[Sequence[str], str, str]]) -> dict[str, Tally]:
+    """(groups, wanted, got) -> each group's tally, in the order groups are first seen."""
+    tallies: dict[str, Tally] = {}
+    for groups, wanted, got in results:
+        for group in groups:
+            tallies.setdefault(group, Tally()).add(wanted, got)
+    return tallies
