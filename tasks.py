@@ -8,6 +8,9 @@ changed, so a fresh machine with only Python 3.11+ and pip needs nothing else.
                              this process becomes the bot, so signals reach it directly
     python3 tasks.py test    install with dev tools, then ruff, mypy, import-linter and pytest
     python3 tasks.py lint    only the static checks
+    python3 tasks.py i18n    the message catalogues (Babel): extract every key from the
+                             English catalogue into a template, update each language's .po
+                             from it, compile the .mo files; commit the .po and .mo files
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -23,6 +27,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+
+# The message catalogues: bot/locales/<lang>/LC_MESSAGES/messages.po, English the source.
+LOCALES = Path("bot") / "locales"
 
 
 def _stamp(extra: str) -> str:
@@ -94,6 +101,31 @@ def lint() -> int:
     return max(run(c) for c in checks)
 
 
+def i18n() -> int:
+    """Extract, update and compile the message catalogues with Babel's pybabel."""
+    pybabel = str(BIN / "pybabel")
+    with tempfile.TemporaryDirectory() as scratch:
+        template = str(Path(scratch) / "messages.pot")
+        steps = [
+            [pybabel, "--quiet", "extract", "--mapping-file", str(LOCALES / "babel.cfg"),
+             # A plural English entry is reported under this keyword (bot/locales/extract.py).
+             "--no-default-keywords", "--keyword=catalogue_plural:1,2", "--no-location",
+             "--sort-output",
+             "--width", "100", "--project", "peerbot", "--output-file", template, "bot"],
+            # No fuzzy matching: a msgid is a key, and a similar key is not a similar text.
+            [pybabel, "--quiet", "update", "--input-file", template, "--output-dir",
+             str(LOCALES), "--domain", "messages", "--no-fuzzy-matching",
+             "--ignore-pot-creation-date", "--width", "100"],
+            [pybabel, "compile", "--directory", str(LOCALES), "--domain", "messages",
+             "--statistics"],
+        ]  # fmt: skip
+        for step in steps:
+            status = run(step)
+            if status:
+                return status
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "test"
     rest = argv[1:]
@@ -109,7 +141,10 @@ def main(argv: list[str]) -> int:
         workers = [] if any(a.startswith("-n") for a in rest) else ["-n", "2"]
         tests = run([str(PYTHON), "-m", "pytest", *workers, *rest])
         return tests or status
-    sys.exit(f"usage: python3 tasks.py run|test|lint  (got {command!r})")
+    if command == "i18n":
+        ensure_env(dev=True)
+        return i18n()
+    sys.exit(f"usage: python3 tasks.py run|test|lint|i18n  (got {command!r})")
 
 
 if __name__ == "__main__":

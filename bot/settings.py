@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.core.profile import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_FILE = "peerbot.db"
 
@@ -70,6 +72,9 @@ class Settings:
     # so their timing does not point at whoever was just typing.
     question_delay: tuple[int, int] = (60, 300)
     log_level: str = "INFO"
+    # The organisation's language: for anyone whose own (chosen, or their Telegram app's) the
+    # catalogue does not have, and for the alert chat.
+    default_language: str = DEFAULT_LANGUAGE
     # Run with no coordinators and no alert chat: urgent crisis alerts then reach no one.
     allow_no_crisis_alerts: bool = False
 
@@ -184,6 +189,14 @@ class Settings:
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("PEERBOT_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR", "INFO")
 
+        default_language = (get("PEERBOT_DEFAULT_LANGUAGE") or DEFAULT_LANGUAGE).lower()
+        if default_language not in SUPPORTED_LANGUAGES:
+            raise ConfigError(
+                "PEERBOT_DEFAULT_LANGUAGE",
+                f"must be one of the shipped languages: {', '.join(SUPPORTED_LANGUAGES)}",
+                "es",
+            )
+
         allow_no_alerts = _parse_bool(
             "PEERBOT_ALLOW_NO_CRISIS_ALERTS", get("PEERBOT_ALLOW_NO_CRISIS_ALERTS")
         )
@@ -213,6 +226,7 @@ class Settings:
             keep_deliveries=timedelta(days=int(keep_raw)),
             question_delay=question_delay,
             log_level=log_level,
+            default_language=default_language,
             allow_no_crisis_alerts=allow_no_alerts,
         )
 

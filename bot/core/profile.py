@@ -146,16 +146,19 @@ def is_valid_timezone(name: str) -> bool:
     return True
 
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en",)
+# The languages the message catalogue ships (bot/locales/<code>/); a test keeps them equal.
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es")
+# The catalogue's source language: every text exists in it.
 DEFAULT_LANGUAGE = "en"
 
 
-def language_from_telegram(code: str | None) -> str:
-    """Telegram gives IETF tags such as "en-GB"; use the catalogue's language if it has it."""
+def language_from_telegram(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Telegram gives IETF tags such as "es-MX"; the catalogue's language for it ("es"), else
+    `default` (the organisation's language)."""
     if not code:
-        return DEFAULT_LANGUAGE
+        return default
     base = code.split("-", 1)[0].lower()
-    return base if base in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
+    return base if base in SUPPORTED_LANGUAGES else default
 
 
 GROUP_NAME_MIN = 3
