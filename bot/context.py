@@ -44,6 +44,9 @@ class BotData:
     def open(self, settings: Settings, services: Services) -> None:
         self._settings = settings
         self._services = services
+        # The organisation's language, for anyone whose own the catalogue lacks (shared with
+        # the services, which render alerts and notices from the same catalogue).
+        self.catalogue.set_default_language(settings.default_language)
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):

@@ -166,7 +166,8 @@ async def mood_chart(update: Update, context: BotContext) -> None:
         "checkins.mood_caption",
         count=summary.count,
         average=f"{summary.average_30:.1f}" if summary.average_30 is not None else "—",
-        trend=t(lang, f"checkins.trend_{summary.trend}"),
+        # No trend yet (too few answers): nothing is said about one.
+        trend=t(lang, f"checkins.trend_{summary.trend}") if summary.trend != "unknown" else "",
     )
     png = render_chart(points, now, "Mood")
     await context.bot.send_photo(

@@ -50,12 +50,21 @@ async def profile_at_start(update: Update, context: BotContext) -> Profile | Non
 
 
 async def language(update: Update, context: BotContext) -> str:
-    """The person's language: their setting, else what their Telegram app says."""
+    """The person's language: their setting, else what their Telegram app says, else the
+    organisation's (PEERBOT_DEFAULT_LANGUAGE)."""
     profile = await profile_at_start(update, context)
     if profile is not None:
-        return profile.language
+        return context.texts.resolve(profile.language)
+    return app_language(update, context)
+
+
+def app_language(update: Update, context: BotContext) -> str:
+    """The language of the person's Telegram app if the catalogue has it, else the
+    organisation's: for someone the bot has no settings of (yet)."""
     user = update.effective_user
-    return language_from_telegram(user.language_code if user else None)
+    return language_from_telegram(
+        user.language_code if user else None, context.texts.default_language
+    )
 
 
 async def say(

@@ -51,7 +51,11 @@ async def apologise(application: Application, update_payload: Update) -> None:  
     except Exception as exc:  # the database may be what failed: apologise all the same
         log.warning("apology without the member's settings: %s", type(exc).__name__)
         profile = None
-    lang = profile.language if profile else language_from_telegram(user.language_code)
+    lang = texts.resolve(
+        profile.language
+        if profile
+        else language_from_telegram(user.language_code, texts.default_language)
+    )
     try:
         await application.bot.send_message(
             chat.id, texts.t(lang, "common.error"), parse_mode=ParseMode.HTML

@@ -10,8 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import BotContext
 from bot.core.callbacks import Place, Where, decode
-from bot.core.profile import language_from_telegram
-from bot.handlers.common import answer_query, press_place, say
+from bot.handlers.common import answer_query, app_language, press_place, say
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +34,7 @@ async def refuse_button(update: Update, context: BotContext) -> None:
         key, message_key, why = "buttons.group_only", "buttons.group_only", "group only"
     log.info("button press refused: %s", why)
     # Answered at once, in the language of the person's Telegram app (no database read first).
-    user = update.effective_user
-    lang = language_from_telegram(user.language_code if user else None)
+    lang = app_language(update, context)
     await answer_query(update, context.texts.t(lang, key))
     if place is Place.PRIVATE:
         await say(update, context, message_key)

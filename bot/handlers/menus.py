@@ -35,30 +35,40 @@ _FOR_ROLE = {
 }
 
 
-def _commands(texts: Catalogue, names: tuple[str, ...], lang: str = "en") -> list[BotCommand]:
+def _commands(texts: Catalogue, names: tuple[str, ...], lang: str) -> list[BotCommand]:
     return [BotCommand(name, texts.t(lang, f"commands.{name}")) for name in names]
 
 
 async def publish_default_commands(
     bot: Bot, texts: Catalogue, coordinators: frozenset[int], facilitators: list[int]
 ) -> None:
-    await bot.set_my_commands(
-        _commands(texts, MEMBER_COMMANDS), scope=BotCommandScopeAllPrivateChats()
-    )
-    await bot.set_my_commands(
-        _commands(texts, GROUP_CHAT_COMMANDS), scope=BotCommandScopeAllGroupChats()
-    )
+    """Each scope's menu in the organisation's language, and in every other shipped language
+    for people whose Telegram app is in it (Telegram picks by the app's language)."""
+    for lang in (None, *(code for code in texts.languages if code != texts.default_language)):
+        shown = lang or texts.default_language
+        await bot.set_my_commands(
+            _commands(texts, MEMBER_COMMANDS, shown),
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=lang,
+        )
+        await bot.set_my_commands(
+            _commands(texts, GROUP_CHAT_COMMANDS, shown),
+            scope=BotCommandScopeAllGroupChats(),
+            language_code=lang,
+        )
     for telegram_id in facilitators:
         if telegram_id not in coordinators:
-            await _set_for_chat(bot, texts, telegram_id, Role.FACILITATOR)
+            await _set_for_chat(bot, texts, telegram_id, Role.FACILITATOR, texts.default_language)
     for telegram_id in coordinators:
-        await _set_for_chat(bot, texts, telegram_id, Role.COORDINATOR)
+        await _set_for_chat(bot, texts, telegram_id, Role.COORDINATOR, texts.default_language)
 
 
-async def _set_for_chat(bot: Bot, texts: Catalogue, telegram_id: int, role: Role) -> None:
+async def _set_for_chat(
+    bot: Bot, texts: Catalogue, telegram_id: int, role: Role, lang: str
+) -> None:
     try:
         await bot.set_my_commands(
-            _commands(texts, _FOR_ROLE[role]), scope=BotCommandScopeChat(telegram_id)
+            _commands(texts, _FOR_ROLE[role], lang), scope=BotCommandScopeChat(telegram_id)
         )
     except TelegramError as exc:
         # e.g. a coordinator who has not opened a chat with the bot yet
@@ -74,7 +84,8 @@ async def publish_commands_for(context: BotContext, telegram_id: int) -> None:
         except TelegramError as exc:
             log.info("command menu not reset for one chat: %s", type(exc).__name__)
         return
-    await _set_for_chat(context.bot, context.texts, telegram_id, role)
+    lang = context.texts.resolve(profile.language if profile else None)
+    await _set_for_chat(context.bot, context.texts, telegram_id, role, lang)
 
 
 def help_text(texts: Catalogue, lang: str, role: Role) -> str:

@@ -10,7 +10,16 @@ from bot.core import callbacks
 from bot.core.callbacks import Decoded
 from bot.core.invites import code_from_start_payload
 from bot.core.profile import NAME_MAX, NAME_MIN, TIMEZONE_REGIONS
-from bot.handlers.common import Buttons, button, buttons, edge, language, say, settle_query
+from bot.handlers.common import (
+    Buttons,
+    app_language,
+    button,
+    buttons,
+    edge,
+    language,
+    say,
+    settle_query,
+)
 from bot.services.groups import JoinResult
 from bot.services.members import Profile, Progress, Step
 
@@ -166,7 +175,10 @@ async def on_consent(update: Update, context: BotContext, pressed: Decoded) -> N
         await say(update, context, "onboarding.declined")
         return
     code = pressed.maybe_text("invite")
-    progress = await context.services.members.accept_consent(user.id, user.language_code, code)
+    # Their Telegram app's language if the catalogue has it, else the organisation's.
+    progress = await context.services.members.accept_consent(
+        user.id, app_language(update, context), code
+    )
     _memory(context).pop(CONSENT_PENDING, None)
     await continue_onboarding(update, context, progress)
 

@@ -33,6 +33,7 @@ from bot.handlers.common import (
     button,
     buttons,
     edge,
+    language,
     only_for,
     profile_at_start,
     say,
@@ -98,21 +99,22 @@ async def gate(update: Update, context: BotContext) -> None:
 
 
 async def _reply_with_help(update: Update, context: BotContext) -> None:
-    """A warm private reply with the crisis lines for where the member is. Never in public."""
+    """A warm private reply with the crisis lines for where the member is, in their language.
+    Never in public."""
     user = update.effective_user
     assert user is not None
     profile = await profile_at_start(update, context)
-    lines = helplines().for_member(profile.timezone if profile else None, user.language_code)
+    lang = await language(update, context)
+    t = context.texts.t
+    known = helplines()
+    country = known.country_for(profile.timezone if profile else None, user.language_code)
+    # A country's own lines are written in its language; the general advice in the member's.
+    lines = known.lines[country] if country != "default" else t(lang, "safety.default_lines")
     settings = context.bot_data.settings
     oncall = (
-        context.texts.t("en", "safety.oncall", contact=settings.oncall_contact)
-        if settings.oncall_contact
-        else ""
+        t(lang, "safety.oncall", contact=settings.oncall_contact) if settings.oncall_contact else ""
     )
-    text = context.texts.t(
-        profile.language if profile else "en", "safety.member_reply", lines=lines,
-        oncall=_markup(oncall),
-    )  # fmt: skip
+    text = t(lang, "safety.member_reply", lines=lines, oncall=_markup(oncall))
     try:
         await context.bot.send_message(user.id, text, parse_mode=ParseMode.HTML)
     except TelegramError as exc:  # e.g. a group member who never opened a chat with the bot
@@ -135,7 +137,8 @@ async def on_escalation_button(update: Update, context: BotContext, pressed: Dec
     safety = context.services.safety
     if pressed.kind is callbacks.ESCALATION_ACK:
         view = await safety.acknowledge(user.id, escalation_id)
-        await tell_presser(update, context, context.texts.t("en", "safety.ack_done",
+        lang = await language(update, context)
+        await tell_presser(update, context, context.texts.t(lang, "safety.ack_done",
                                                             id=escalation_id))  # fmt: skip
         await answer_query(update)
         await _mark_alerts(context, view, "safety.acknowledged", user.first_name, keep_resolve=True)
@@ -144,7 +147,8 @@ async def on_escalation_button(update: Update, context: BotContext, pressed: Dec
     await context.services.members.set_flow(
         user.id, Awaiting.RESOLUTION_NOTE, {"escalation": escalation_id}
     )
-    await tell_presser(update, context, context.texts.t("en", "safety.ask_note", id=escalation_id))
+    lang = await language(update, context)
+    await tell_presser(update, context, context.texts.t(lang, "safety.ask_note", id=escalation_id))
     await settle_query(update, keep_buttons=True)
 
 
@@ -164,33 +168,33 @@ async def on_resolution_note(update: Update, context: BotContext, draft: dict[st
 async def _mark_alerts(
     context: BotContext, view: EscalationView, key: str, name: str, *, keep_resolve: bool
 ) -> None:
-    """Show every coordinator's copy of the alert who took it."""
+    """Show every coordinator's copy of the alert who took it, each in its reader's language."""
     from bot.core import clock
 
-    stamp = context.texts.t("en", key, name=name, time=f"{clock.now().astimezone(UTC):%H:%M}")
-    markup = (
-        buttons(
-            [
-                [
-                    button(
-                        context.texts.t("en", "safety.resolve_button"),
-                        callbacks.ESCALATION_RESOLVE,
-                        view.id,
-                    )
-                ]
-            ]
-        )
-        if keep_resolve
-        else None
-    )
+    t = context.texts.t
+    time = f"{clock.now().astimezone(UTC):%H:%M}"
     for alert in view.alerts:
+        lang = await _reader_language(context, alert.chat_id)
+        markup = (
+            buttons([[button(t(lang, "safety.resolve_button"), callbacks.ESCALATION_RESOLVE,
+                             view.id)]])
+            if keep_resolve
+            else None
+        )  # fmt: skip
         try:
             await context.bot.edit_message_text(
-                f"{alert.text}\n\n{stamp}", chat_id=alert.chat_id, message_id=alert.message_id,
-                parse_mode=ParseMode.HTML, reply_markup=markup,
+                f"{alert.text}\n\n{t(lang, key, name=name, time=time)}", chat_id=alert.chat_id,
+                message_id=alert.message_id, parse_mode=ParseMode.HTML, reply_markup=markup,
             )  # fmt: skip
         except BadRequest as exc:  # already edited (a double press), or deleted
             log.info("alert message not edited: %s", type(exc).__name__)
+
+
+async def _reader_language(context: BotContext, chat_id: int) -> str:
+    """A coordinator's own language; the organisation's for the alert chat (or anyone the bot
+    has no settings of)."""
+    profile = await context.services.members.profile(chat_id) if chat_id > 0 else None
+    return context.texts.resolve(profile.language if profile else None)
 
 
 @edge
@@ -204,9 +208,10 @@ async def list_escalations(update: Update, context: BotContext) -> None:
         await say(update, context, "safety.none_open")
         return
     t = context.texts.t
+    lang = await language(update, context)
     lines = [
-        t("en", "safety.list_item", id=v.id, level=v.level, who=v.who,
-          time=f"{v.created_at:%Y-%m-%d %H:%M}", status=v.status)
+        t(lang, "safety.list_item", id=v.id, level=t(lang, f"safety.level_{v.level}"), who=v.who,
+          time=f"{v.created_at:%Y-%m-%d %H:%M}", status=t(lang, f"safety.status_{v.status}"))
         for v in views
     ]  # fmt: skip
     await context.bot.send_message(chat.id, "\n".join(lines), parse_mode=ParseMode.HTML)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import BotContext
@@ -70,8 +71,15 @@ async def on_language_button(update: Update, context: BotContext, pressed: Decod
     user = update.effective_user
     assert user is not None
     await settle_query(update)
-    await context.services.members.set_language(user.id, pressed.text("language"))
-    await say(update, context, "settings.language_changed")
+    profile = await context.services.members.set_language(user.id, pressed.text("language"))
+    # Said in the language just chosen (this update began in the old one).
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(
+        chat.id,
+        context.texts.t(profile.language, "settings.language_changed"),
+        parse_mode=ParseMode.HTML,
+    )
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

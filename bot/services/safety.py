@@ -173,35 +173,45 @@ class SafetyService:
 
     async def _queue_alerts(self, uow: UnitOfWork, escalation: Escalation, first: bool) -> None:
         assert escalation.id is not None
+        rendered: dict[str, OutgoingMessage] = {}
+        for chat in self._alert_targets(first):
+            # A coordinator reads it in their own language; the alert chat in the default.
+            member = await uow.members.by_telegram_id(chat) if chat > 0 else None
+            lang = self.texts.resolve(member.language if member else None)
+            if lang not in rendered:
+                rendered[lang] = self._alert(escalation, first, lang)
+            await uow.outbox.enqueue(
+                key=f"esc:{escalation.id}:alert:{escalation.alerts}:{chat}",
+                kind="alert",
+                chat_id=chat,
+                payload=rendered[lang].to_json(),
+                priority=ALERT_PRIORITY,
+                batch=alert_batch(escalation.id),
+            )
+        escalation.alerts += 1
+
+    def _alert(self, escalation: Escalation, first: bool, lang: str) -> OutgoingMessage:
+        assert escalation.id is not None
         t = self.texts.t
         who = Markup(
             f'<a href="tg://user?id={escalation.author_telegram_id}">'
             f"{html.escape(escalation.author_name or '?')}</a>"
         )
-        where = escalation.chat_title or t("en", "safety.private_chat")
+        where = escalation.chat_title or t(lang, "safety.private_chat")
         text = t(
-            "en", "safety.alert", who=who, where=where, text=escalation.text[:800],
+            lang, "safety.alert", who=who, where=where, text=escalation.text[:800],
             id=escalation.id, time=f"{escalation.created_at:%Y-%m-%d %H:%M}",
         )  # fmt: skip
         if not first:
             minutes = int(self.realert_after.total_seconds() // 60) * escalation.alerts
-            text = t("en", "safety.realert", minutes=minutes) + "\n" + text
+            text = self.texts.tn(lang, "safety.realert", minutes, minutes=minutes) + "\n" + text
         buttons = ((
-            (t("en", "safety.ack_button"),
+            (t(lang, "safety.ack_button"),
              callbacks.encode(callbacks.ESCALATION_ACK, escalation.id)),
-            (t("en", "safety.resolve_button"),
+            (t(lang, "safety.resolve_button"),
              callbacks.encode(callbacks.ESCALATION_RESOLVE, escalation.id)),
         ),)  # fmt: skip
-        for chat in self._alert_targets(first):
-            await uow.outbox.enqueue(
-                key=f"esc:{escalation.id}:alert:{escalation.alerts}:{chat}",
-                kind="alert",
-                chat_id=chat,
-                payload=OutgoingMessage(text, buttons=buttons).to_json(),
-                priority=ALERT_PRIORITY,
-                batch=alert_batch(escalation.id),
-            )
-        escalation.alerts += 1
+        return OutgoingMessage(text, buttons=buttons)
 
     async def tick(self, now: datetime) -> int:
         """Alert again about urgent escalations nobody has acknowledged in time."""
