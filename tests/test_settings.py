@@ -24,7 +24,14 @@ def test_defaults() -> None:
     assert settings.coordinators == frozenset({11})
     assert settings.alert_chat_id is None
     assert not settings.allow_no_crisis_alerts
+    assert settings.default_language == "en"
     assert TOKEN not in repr(settings)
+
+
+def test_the_default_language_is_a_shipped_one() -> None:
+    assert Settings.from_env({**MINIMAL, "PEERBOT_DEFAULT_LANGUAGE": "ES"}).default_language == "es"
+    with pytest.raises(ConfigError, match=r"^PEERBOT_DEFAULT_LANGUAGE: must be one of .*en, es"):
+        Settings.from_env({**MINIMAL, "PEERBOT_DEFAULT_LANGUAGE": "de"})
 
 
 def test_full_configuration() -> None:
@@ -67,6 +74,8 @@ def test_full_configuration() -> None:
         ({"WEBHOOK_URL": "http://bot.example.org/h", "WEBHOOK_SECRET": "ok"}, "WEBHOOK_URL"),
         ({"WEBHOOK_URL": "https://[bot/h", "WEBHOOK_SECRET": "ok"}, "WEBHOOK_URL"),
         ({"PEERBOT_ALLOW_NO_CRISIS_ALERTS": "maybe"}, "PEERBOT_ALLOW_NO_CRISIS_ALERTS"),
+        ({"PEERBOT_DEFAULT_LANGUAGE": "fr"}, "PEERBOT_DEFAULT_LANGUAGE"),
+        ({"PEERBOT_DEFAULT_LANGUAGE": "es-MX"}, "PEERBOT_DEFAULT_LANGUAGE"),
     ],
 )
 def test_bad_values_name_the_variable_and_an_example(env: dict[str, str], variable: str) -> None:
