@@ -11,6 +11,7 @@ changed, so a fresh machine with only Python 3.11+ and pip needs nothing else.
     python3 tasks.py i18n    the message catalogues (Babel): extract every key from the
                              English catalogue into a template, update each language's .po
                              from it, compile the .mo files; commit the .po and .mo files
+    python3 tasks.py i18n add pt   the same, after starting an empty catalogue for "pt"
 """
 
 from __future__ import annotations
@@ -101,8 +102,12 @@ def lint() -> int:
     return max(run(c) for c in checks)
 
 
-def i18n() -> int:
-    """Extract, update and compile the message catalogues with Babel's pybabel."""
+def i18n(args: list[str]) -> int:
+    """Extract, update and compile the message catalogues with Babel's pybabel; `add CODE`
+    first starts an empty catalogue for a new language."""
+    if args and (len(args) != 2 or args[0] != "add" or not args[1].isalpha()):
+        sys.exit("usage: python3 tasks.py i18n [add LANGUAGE-CODE]")
+    new_language = args[1].lower() if args else None
     pybabel = str(BIN / "pybabel")
     with tempfile.TemporaryDirectory() as scratch:
         template = str(Path(scratch) / "messages.pot")
@@ -112,6 +117,9 @@ def i18n() -> int:
              "--no-default-keywords", "--keyword=catalogue_plural:1,2", "--no-location",
              "--sort-output",
              "--width", "100", "--project", "peerbot", "--output-file", template, "bot"],
+            *([[pybabel, "--quiet", "init", "--input-file", template, "--output-dir",
+                str(LOCALES), "--domain", "messages", "--locale", new_language,
+                "--width", "100"]] if new_language else []),
             # No fuzzy matching: a msgid is a key, and a similar key is not a similar text.
             [pybabel, "--quiet", "update", "--input-file", template, "--output-dir",
              str(LOCALES), "--domain", "messages", "--no-fuzzy-matching",
@@ -143,7 +151,7 @@ def main(argv: list[str]) -> int:
         return tests or status
     if command == "i18n":
         ensure_env(dev=True)
-        return i18n()
+        return i18n(rest)
     sys.exit(f"usage: python3 tasks.py run|test|lint|i18n  (got {command!r})")
 
 
