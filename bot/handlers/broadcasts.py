@@ -143,7 +143,7 @@ async def refresh_progress(context: BotContext) -> None:
     """Job: bring every running send's status message up to date."""
     for status in await context.services.broadcasts.refresh():
         author = await context.services.members.profile(status.chat_id)
-        lang = author.language if author else "en"
+        lang = context.texts.resolve(author.language if author else None)
         markup = None if status.final else _cancel_markup(context, lang, status.broadcast_id)
         await _show(context, status, markup)
 
