@@ -232,6 +232,15 @@ def test_bots_check_healthz_on_the_http_port(name: str) -> None:
         assert service["environment"][HEALTHZ_PORT_VAR] == "8080"
 
 
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_bots_run_read_only_without_privileges(name: str) -> None:
+    for service_name, service in bot_services(compose(name)).items():
+        assert service.get("read_only") is True, service_name
+        assert service.get("cap_drop") == ["ALL"], service_name
+        assert "no-new-privileges:true" in service.get("security_opt", []), service_name
+        assert "/tmp" in service.get("tmpfs", []), service_name  # noqa: S108 - a mount point
+
+
 def test_the_healthcheck_command_reports_a_live_and_a_dead_endpoint() -> None:
     """The compose healthcheck's own command: 0 while /healthz answers 200, 1 when it does not."""
     test = bot_services(compose("compose.yaml"))["bot"]["healthcheck"]["test"]
