@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence, Set
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +37,7 @@ from bot import failpoints
 from bot.context import BotContext, PeerbotApplication
 from bot.core import callbacks
 from bot.core.handling import UpdateTicket, answered_queries, handling_update
+from bot.leadership import Leadership
 from bot.services.intake import IntakeService, StoredUpdate
 from bot.settings import WebhookSettings
 from bot.storage.db import database_unavailable
@@ -54,6 +55,8 @@ RETRY_DELAYS = (0.5, 2.0)
 ANSWER_DEADLINE = 0.4
 # How often the runner looks for dead letters an operator asked to replay.
 REPLAY_SWEEP_SECONDS = 10.0
+# How often the leader takes the updates standby replicas stored (PostgreSQL only).
+PUMP_SECONDS = 0.2
 _KIND = re.compile(r"[a-z_]{1,32}")
 _MAX_ID = 2**62
 
@@ -132,11 +135,17 @@ class UpdateRunner:
         application: PeerbotApplication,
         intake: IntakeService,
         max_chats: int,
+        leadership: Leadership,
         on_parked: Callable[[Update], Awaitable[None]] | None = None,
     ) -> None:
         self.application = application
         self.intake = intake
+        self.leadership = leadership
         self.on_parked = on_parked
+        # Claiming and queueing happen together, one claim at a time: what one claim took
+        # is queued before the next claim can take a later update of the same chat.
+        self._claiming = asyncio.Lock()
+        self._pump: asyncio.Task[None] | None = None
         self._queues: dict[int, deque[StoredUpdate]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(max_chats)
@@ -220,14 +229,16 @@ class UpdateRunner:
         )
         await self.intake.make_dead_letter(update_id, kind, type(error).__name__)
 
-    async def replay_unfinished(self) -> int:
-        """Queue what an earlier run left unhandled, and from now on look now and then for
-        dead letters an operator asked to replay."""
-        rows = await self.intake.unfinished()
-        for row in rows:
-            self.submit(row)
-        if rows:
-            log.info("replaying %d stored updates left unfinished", len(rows))
+    async def lead(self) -> int:
+        """Become the replica that handles updates: queue what no live replica holds (what
+        an earlier run, or a leader that died, left unfinished, and what other replicas
+        stored meanwhile), then keep taking what other replicas store, and look now and then
+        for dead letters an operator asked to replay."""
+        taken = await self._claim()
+        if taken:
+            log.info("replaying %d stored updates left unfinished", taken)
+        if self.leadership.shared:
+            self._pump = asyncio.create_task(self._pump_loop(), name="inbound-pump")
         job_queue = self.application.job_queue
         if job_queue is not None:
             job_queue.run_repeating(
@@ -237,10 +248,58 @@ class UpdateRunner:
                 name="replay-dead-letters",
                 job_kwargs={"coalesce": True, "max_instances": 1},
             )
-        return len(rows)
+        return taken
+
+    async def _claim(
+        self, own: Sequence[StoredUpdate] = (), refused: Set[int] = frozenset()
+    ) -> int:
+        """Claim the updates no live replica holds and queue them with `own` (just stored,
+        held by us already), all in update order."""
+        async with self._claiming:
+            claimed = await self.intake.claim(self.leadership.me.id, self.leadership.live)
+            mine = {item.update_id for item in own}
+            for item in sorted([*own, *claimed], key=lambda i: i.update_id):
+                if item.update_id in mine:
+                    self._queue(item, refused=item.update_id in refused)
+                else:
+                    self._queue_stored_elsewhere(item)
+            return len(claimed)
+
+    async def _pump_loop(self) -> None:
+        """Take what other replicas store. (Polling: a LISTEN/NOTIFY would save at most
+        PUMP_SECONDS on an update that reached a standby, and need a connection of its own.)"""
+        while True:
+            await asyncio.sleep(PUMP_SECONDS)
+            try:
+                await self._claim()
+            except Exception as exc:  # the database may be away for a moment
+                log.warning("could not take stored updates: %s", type(exc).__name__)
+
+    def _queue(self, item: StoredUpdate, *, refused: bool) -> None:
+        if refused:
+            # Refused kindly by its handler, which changes nothing: it goes at once, in no
+            # chat's queue, so the refusal is what the presser sees (not a blank).
+            self._handle_alone(item)
+        else:
+            self.submit(item)
+
+    def _queue_stored_elsewhere(self, item: StoredUpdate) -> None:
+        """An update another replica stored: a press is answered as if it arrived now."""
+        try:
+            raw = json.loads(item.payload)
+        except ValueError:
+            raw = None
+        query_id = callback_query_id(raw) if isinstance(raw, dict) else None
+        if isinstance(raw, dict) and query_id is not None:
+            if refused_press(raw):
+                self._handle_alone(item)
+                return
+            key = item.chat_key if item.chat_key is not None else 0
+            self._answer(query_id, after=0.0 if self._must_wait(key) else ANSWER_DEADLINE)
+        self.submit(item)
 
     async def _replay_requested(self, context: BotContext) -> None:
-        for row in await self.intake.take_replays():
+        for row in await self.intake.take_replays(self.leadership.me.id):
             log.info("replaying dead letter %s (%s) as an operator asked", row.update_id, row.kind)
             self.submit(row)
 
@@ -256,6 +315,11 @@ class UpdateRunner:
             )
             for u in raw_updates
         ]
+        if not self.leadership.leading:
+            # A standby only stores: the leader claims and handles (bot/leadership.py).
+            await self.intake.store(stored)
+            failpoints.hit("intake.stored")
+            return
         # Presses that will wait their turn are answered now, before storing (which may wait
         # for the database): answering stops the spinner and changes nothing else, so even a
         # batch that is not stored and comes again loses nothing by it.
@@ -270,19 +334,18 @@ class UpdateRunner:
                 waits = key in busy or self._must_wait(key)
                 self._answer(query_id, after=0.0 if waits else ANSWER_DEADLINE)
             busy.add(key)
-        new = await self.intake.store(stored)
+        new = await self.intake.store(stored, owner=self.leadership.me.id)
         failpoints.hit("intake.stored")
         # An update stored before (Telegram handing it over again) is either done, or pending
         # and already queued by the start-up replay: only new ones are queued here.
-        for item in stored:
-            if item.update_id not in new:
-                continue
-            if item.update_id in refused:
-                # Refused kindly by its handler, which changes nothing: it goes at once, in
-                # no chat's queue, so the refusal is what the presser sees (not a blank).
-                self._handle_alone(item)
-                continue
-            self.submit(item)
+        own = [item for item in stored if item.update_id in new]
+        if self.leadership.shared:
+            # Updates of the same chat may have reached a standby just before: take those
+            # first, so the chat's order holds.
+            await self._claim(own, refused)
+            return
+        for item in own:
+            self._queue(item, refused=item.update_id in refused)
 
     def _handle_alone(self, stored: StoredUpdate) -> None:
         self._idle.clear()
@@ -321,6 +384,14 @@ class UpdateRunner:
         except TelegramError as exc:
             log.info("a button press could not be answered: %s", type(exc).__name__)
 
+    async def stop_taking(self) -> None:
+        """Take no more updates other replicas store."""
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
     async def drain(self, seconds: float) -> bool:
         """Wait for queued updates to be handled; False if time ran out."""
         try:
@@ -330,6 +401,7 @@ class UpdateRunner:
         return True
 
     async def cancel(self) -> None:
+        await self.stop_taking()
         tasks = [*self._workers.values(), *self._answering, *self._alone]
         for task in tasks:
             task.cancel()

@@ -23,6 +23,7 @@ from bot.delivery.limiter import retry_seconds
 from bot.handlers.broadcasts import refresh_progress
 from bot.handlers.errors import apologise
 from bot.intake import Poller, UpdateRunner, WebhookServer
+from bot.leadership import Leadership
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ async def _prune(context: BotContext) -> None:
             log.info("forgot %d settled delivery records", pruned)
 
 
+class LeaseLost(Exception):
+    """This replica could no longer be sure it leads, so it stopped (bot/leadership.py)."""
+
+
 class FatalError(Exception):
     """The bot cannot run and waiting will not change that; the message is one line for the
     operator (and never carries the token)."""
@@ -82,7 +87,12 @@ class BotRuntime:
         self.poller: Poller | None = None
         self.webhook: WebhookServer | None = None
         self.dispatcher: Dispatcher | None = None
+        self.leadership: Leadership | None = None
         self._delivery_bot: Bot | None = None
+        # Set when something the bot cannot go on without stopped (polling refused, the
+        # leader lease lost): `run_until_stopped` then stops the process.
+        self.failed = asyncio.Event()
+        self.failure: BaseException | None = None
 
     async def start(self) -> None:
         """Start everything; Telegram being unreachable is waited out, a refused token is not.
@@ -100,13 +110,32 @@ class BotRuntime:
             # It opens the database, then publishes the command menus (setMyCommands).
             await self._until_reachable(lambda: post_init(app), undo=self._close_database)
         await app.start()
+        db = app.bot_data.database
+        assert db is not None
+        self.leadership = Leadership(db, shared=db.is_postgres)
         self.runner = UpdateRunner(
             app,
             app.bot_data.services.intake,
             self.settings.concurrent_chats,
+            self.leadership,
             on_parked=lambda update: apologise(app, update),
         )
-        await self.runner.replay_unfinished()
+        if await self.leadership.check():
+            await self._lead()
+        else:
+            log.info("another replica leads; this one stores what it receives and stands by")
+        self.leadership.watch(self._lead, self._lease_lost)
+        if self.settings.webhook is not None:
+            webhook = self.webhook = WebhookServer(app, self.runner, self.settings.webhook)
+            await self._until_reachable(webhook.start, undo=webhook.stop)  # setWebhook
+            log.info("bot started (webhook)")
+
+    async def _lead(self) -> None:
+        """What only the leader does: handle updates, run the schedule, send; and in long
+        polling mode, fetch updates (Telegram allows one getUpdates at a time)."""
+        app = self.application
+        assert self.runner is not None
+        await self.runner.lead()
         await self._start_delivery()
         if app.job_queue is not None:
             # The schedule lives in the database and ticks are idempotent, so a late tick
@@ -133,14 +162,25 @@ class BotRuntime:
                 name="prune",
                 job_kwargs=never_drop,
             )
-        if self.settings.webhook is not None:
-            webhook = self.webhook = WebhookServer(app, self.runner, self.settings.webhook)
-            await self._until_reachable(webhook.start, undo=webhook.stop)  # setWebhook
-            log.info("bot started (webhook)")
-        else:
-            self.poller = Poller(app, self.runner)
-            await self._until_reachable(self.poller.start)  # deleteWebhook
+        if self.settings.webhook is None:
+            poller = self.poller = Poller(app, self.runner)
+            await self._until_reachable(poller.start)  # deleteWebhook
+            assert poller.task is not None
+            poller.task.add_done_callback(self._poller_done)
             log.info("bot started (long polling)")
+
+    def _poller_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._fail(task.exception())
+
+    def _lease_lost(self) -> None:
+        self._fail(LeaseLost())
+
+    def _fail(self, error: BaseException | None) -> None:
+        """Something the bot cannot go on without stopped: `run_until_stopped` ends."""
+        if self.failure is None:
+            self.failure = error
+        self.failed.set()
 
     async def _until_reachable(
         self,
@@ -196,7 +236,15 @@ class BotRuntime:
             request=HTTPXRequest(connection_pool_size=16, read_timeout=15, connect_timeout=10),
         )
         await self._until_reachable(self._delivery_bot.initialize)  # getMe
-        self.dispatcher = Dispatcher(db, self._delivery_bot, budget=app.bot_data.send_budget)
+        leadership = self.leadership
+        assert leadership is not None
+        self.dispatcher = Dispatcher(
+            db,
+            self._delivery_bot,
+            budget=app.bot_data.send_budget,
+            owner=leadership.me.id,
+            live=lambda: leadership.live,
+        )
         await self.dispatcher.start()
         app.bot_data.delivery = self.dispatcher
 
@@ -210,11 +258,15 @@ class BotRuntime:
         start, ticks are idempotent, and the outbox settles an interrupted send at next start.
         """
         app = self.application
+        if self.leadership is not None:
+            await self.leadership.stop_watching()
         if self.poller is not None:
             await self.poller.stop()
         if self.webhook is not None:
             await self.webhook.stop()
         drain = SIGNAL_DRAIN_SECONDS if hurry else DRAIN_SECONDS
+        if self.runner is not None:
+            await self.runner.stop_taking()
         if self.runner is not None and not await self.runner.drain(drain):
             log.warning("stopping with updates still being handled; they resume at next start")
             await self.runner.cancel()
@@ -228,6 +280,9 @@ class BotRuntime:
             app.bot_data.delivery = None
         if self._delivery_bot is not None:
             await self._delivery_bot.shutdown()
+        if self.leadership is not None:
+            # Only now, with nothing more being handled or sent: another may lead at once.
+            await self.leadership.hand_over()
         await self._close_database()
         await app.shutdown()
         # An application whose initialize() never finished skips this in shutdown().
@@ -275,16 +330,16 @@ async def run_until_stopped(settings: Settings) -> None:
             await _cancel(starting)
             return
         starting.result()  # a failed start raises here
-        waiters: set[asyncio.Task[Any]] = {stopping}
-        if runtime.poller is not None and runtime.poller.task is not None:
-            waiters.add(runtime.poller.task)
-        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            error = None if task is stopping else task.exception()
-            if isinstance(error, InvalidToken):  # the token was revoked while running
-                raise FatalError(TOKEN_REFUSED) from None
-            if error is not None:
-                raise SystemExit(f"stopped: {type(error).__name__}")
+        failed = asyncio.create_task(runtime.failed.wait(), name="failed")
+        try:
+            await asyncio.wait({stopping, failed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            failed.cancel()
+        error = runtime.failure
+        if isinstance(error, InvalidToken):  # the token was revoked while running
+            raise FatalError(TOKEN_REFUSED) from None
+        if runtime.failed.is_set():
+            raise SystemExit(f"stopped: {type(error).__name__}")
     except asyncio.CancelledError:  # Ctrl-C where signal handlers are not available
         stop.set()
         raise

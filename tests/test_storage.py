@@ -50,7 +50,7 @@ async def test_inbound_store_is_idempotent_by_update_id(db: Database) -> None:
         assert await uow.inbound.store([(11, 1, "{}"), (12, 2, "{}")]) == {12}
         await uow.commit()
     async with db.uow() as uow:
-        assert [r.update_id for r in await uow.inbound.unfinished()] == [10, 11, 12]
+        assert [r.update_id for r in await uow.inbound.claim("me", ["me"])] == [10, 11, 12]
 
 
 async def test_commit_marks_the_update_done_in_the_same_transaction(db: Database) -> None:
@@ -64,7 +64,7 @@ async def test_commit_marks_the_update_done_in_the_same_transaction(db: Database
             await uow.commit()
     async with db.uow() as uow:
         assert await uow.inbound.status_of(20) == "done"
-        assert await uow.inbound.unfinished() == []
+        assert await uow.inbound.claim("me", ["me"]) == []
     # The same update handled again (e.g. after a crash before the reply) changes nothing.
     with handling_update(UpdateTicket(20)), pytest.raises(AlreadyHandled):
         async with db.uow() as uow:
@@ -117,17 +117,17 @@ async def test_dead_letters_are_kept_and_replayed_once(db: Database) -> None:
             (41, "callback_query", "ValueError"),
         ]
         assert letters[0].payload == '{"update_id": 40}'
-        assert await uow.inbound.unfinished() == []
+        assert await uow.inbound.claim("me", ["me"]) == []
         assert not await uow.inbound.mark_done(40)
     async with db.uow() as uow:
         assert await uow.inbound.request_replay(40)
         assert not await uow.inbound.request_replay(999)
         await uow.commit()
     async with db.uow() as uow:
-        assert [r.update_id for r in await uow.inbound.take_replays()] == [40]
+        assert [r.update_id for r in await uow.inbound.take_replays("me")] == [40]
         await uow.commit()
     async with db.uow() as uow:
-        assert await uow.inbound.take_replays() == []
+        assert await uow.inbound.take_replays("me") == []
         assert await uow.inbound.status_of(40) == "pending"
 
 
@@ -207,7 +207,7 @@ async def test_pruning_forgets_only_old_settled_records_in_bounded_batches(db: D
     async with db.uow() as uow:
         left = await uow.outbox.counts()
         assert left == {"pending": 1, "sending": 1, "sent": 1}  # the recent one stays
-        assert [r.update_id for r in await uow.inbound.unfinished()] == [51]
+        assert [r.update_id for r in await uow.inbound.claim("me", ["me"])] == [51]
 
 
 async def test_a_late_settle_never_overwrites_a_newer_state(db: Database) -> None:

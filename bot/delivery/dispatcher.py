@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from telegram import (
@@ -66,8 +66,14 @@ class Dispatcher:
         budget: SendBudget | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = 10,
+        owner: str | None = None,
+        live: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.db = db
+        # This replica's id (rows it claims name it) and the replicas alive now: recovery
+        # leaves rows a live replica is sending alone (bot/leadership.py).
+        self.owner = owner
+        self.live = live or (lambda: () if owner is None else (owner,))
         self.bot = bot
         self.budget = budget or SendBudget()
         self.clock = clock
@@ -86,7 +92,7 @@ class Dispatcher:
         """Settle rows a dead process left in flight. Returns (resent alerts, ambiguous)."""
         requeued = ambiguous = 0
         async with self.db.uow() as uow:
-            for row in await uow.outbox.in_flight():
+            for row in await uow.outbox.orphaned_in_flight(self.live()):
                 if row.kind in URGENT_KINDS:
                     row.status = "pending"
                     requeued += 1
@@ -156,7 +162,7 @@ class Dispatcher:
         # claiming costs a transaction).
         claim = max(CLAIM_AHEAD, min(free, self.budget.room_now(self.clock())))
         async with self.db.uow() as uow:
-            rows = await uow.outbox.claim(claim, utcnow())
+            rows = await uow.outbox.claim(claim, utcnow(), self.owner)
             await uow.commit()
         for row in rows:
             await self._pace(row.chat_id)
@@ -295,7 +301,12 @@ async def _still_ours(uow: UnitOfWork, row: Outbox) -> Outbox | None:
     meanwhile recovered (by a restart or another process) or settled keeps its newer state:
     status changes are compare-and-set, never a blind overwrite."""
     fresh = await uow.outbox.get(row.id or 0, lock=True)
-    if fresh is None or fresh.status != "sending" or fresh.claimed_at != row.claimed_at:
+    if (
+        fresh is None
+        or fresh.status != "sending"
+        or fresh.claimed_at != row.claimed_at
+        or fresh.owner != row.owner
+    ):
         log.info("outbox %s changed while it was being sent; its newer state stays", row.id)
         return None
     return fresh

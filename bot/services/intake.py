@@ -9,6 +9,7 @@ handled again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,8 +41,9 @@ class IntakeService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def store(self, updates: list[StoredUpdate]) -> set[int]:
-        """Store updates (ignoring ones already stored); returns the ids that were new.
+    async def store(self, updates: list[StoredUpdate], owner: str | None = None) -> set[int]:
+        """Store updates (ignoring ones already stored), held by `owner` (None: by no one
+        until the leader claims them); returns the ids that were new.
 
         When the batch cannot be stored for a reason other than the database being down, each
         update is stored on its own and one that still fails is kept as a dead letter, so a
@@ -51,7 +53,7 @@ class IntakeService:
         if not updates:
             return set()
         try:
-            return await self._store(updates)
+            return await self._store(updates, owner)
         except Exception as exc:
             if database_unavailable(exc):
                 raise
@@ -59,7 +61,7 @@ class IntakeService:
         new: set[int] = set()
         for item in updates:
             try:
-                new |= await self._store([item])
+                new |= await self._store([item], owner)
             except Exception as exc:
                 if database_unavailable(exc):
                     raise
@@ -71,9 +73,11 @@ class IntakeService:
         )
         return new
 
-    async def _store(self, updates: list[StoredUpdate]) -> set[int]:
+    async def _store(self, updates: list[StoredUpdate], owner: str | None) -> set[int]:
         async with self.db.uow(urgent=True) as uow:
-            new = await uow.inbound.store([(u.update_id, u.chat_key, u.payload) for u in updates])
+            new = await uow.inbound.store(
+                [(u.update_id, u.chat_key, u.payload) for u in updates], owner
+            )
             await uow.commit()
             return new
 
@@ -134,18 +138,21 @@ class IntakeService:
             await uow.commit()
             return found
 
-    async def take_replays(self) -> list[StoredUpdate]:
+    async def take_replays(self, me: str) -> list[StoredUpdate]:
         async with self.db.uow() as uow:
-            rows = await uow.inbound.take_replays()
+            rows = await uow.inbound.take_replays(me)
             await uow.commit()
         return [
             StoredUpdate(r.update_id, r.chat_key, r.payload or "{}", r.kind or "unknown")
             for r in rows
         ]
 
-    async def unfinished(self) -> list[StoredUpdate]:
-        async with self.db.uow(read_only=True) as uow:
-            rows = await uow.inbound.unfinished()
+    async def claim(self, me: str, live: Sequence[str]) -> list[StoredUpdate]:
+        """Pending updates no live replica holds (stored by another replica, or left
+        unfinished by one that died), now held by `me`, oldest first."""
+        async with self.db.uow(urgent=True) as uow:
+            rows = await uow.inbound.claim(me, live)
+            await uow.commit()
         return [StoredUpdate(r.update_id, r.chat_key, r.payload or "{}") for r in rows]
 
     async def prune(self, older_than: timedelta) -> int:

@@ -51,6 +51,33 @@ class Inbound(SQLModel, table=True):
     # the error that stopped it; never anything from its content.
     kind: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     error: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # The replica handling it (see bot/leadership.py); None until the leader claims it.
+    owner: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+
+
+class Replica(SQLModel, table=True):
+    """A running bot process, alive while its heartbeat is fresh (see bot/leadership.py)."""
+
+    __tablename__ = "replica"
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    # Where it runs: a process on this very machine (same host and boot) whose pid is gone
+    # is known dead at once, without waiting for its heartbeat to lapse.
+    host: str = Field(sa_column=Column(String(255), nullable=False))
+    boot_id: str = Field(sa_column=Column(String(64), nullable=False))
+    pid: int = Field(sa_column=Column(Integer, nullable=False))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    heartbeat_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Lease(SQLModel, table=True):
+    """A named lease ('leader'): held by one replica until `expires_at` unless renewed."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(sa_column=Column(String(32), primary_key=True))
+    holder: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class Member(SQLModel, table=True):
@@ -172,6 +199,9 @@ class Outbox(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     # Groups a send (a broadcast) so its progress can be counted and cancelled together.
     batch: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, index=True))
+    # The replica that claimed it for sending: recovery touches a row in flight only when
+    # this replica is gone.
+    owner: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
 
 
 class Meeting(SQLModel, table=True):

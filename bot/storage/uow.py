@@ -17,7 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVarTuple
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 from sqlmodel import col
@@ -37,6 +37,7 @@ from bot.storage.models import (
     utcnow,
 )
 from bot.storage.questions import BroadcastRepository, QuestionRepository
+from bot.storage.replicas import ReplicaRepository
 
 Row = TypeVarTuple("Row")  # the columns a select returns
 
@@ -132,6 +133,7 @@ class UnitOfWork:
         self.meetings = MeetingRepository(self.session)
         self.questions = QuestionRepository(self.session)
         self.broadcasts = BroadcastRepository(self.session)
+        self.replicas = ReplicaRepository(self.session)
         return self
 
     async def __aexit__(
@@ -189,6 +191,11 @@ class Database:
             else self._sessions
         )
         self._gate = WriterGate() if engine.dialect.name == "sqlite" else None
+
+    @property
+    def is_postgres(self) -> bool:
+        """Several bot processes may share it (SQLite: one process only)."""
+        return self.engine.dialect.name == "postgresql"
 
     @classmethod
     def connect(cls, database_url: str) -> Database:
@@ -387,8 +394,11 @@ class InboundRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def store(self, rows: Sequence[tuple[int, int | None, str]]) -> set[int]:
-        """Store (update_id, chat_key, payload) rows; returns the ids that were new."""
+    async def store(
+        self, rows: Sequence[tuple[int, int | None, str]], owner: str | None = None
+    ) -> set[int]:
+        """Store (update_id, chat_key, payload) rows held by `owner` (None: by no one until
+        the leader claims them); returns the ids that were new."""
         now = utcnow()
         values: list[dict[str, Any]] = [
             {
@@ -398,6 +408,7 @@ class InboundRepository:
                 "status": "pending",
                 "attempts": 0,
                 "received_at": now,
+                "owner": owner,
             }
             for update_id, chat_key, payload in rows
         ]
@@ -474,7 +485,7 @@ class InboundRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def take_replays(self, limit: int = 100) -> list[Inbound]:
+    async def take_replays(self, me: str, limit: int = 100) -> list[Inbound]:
         """Dead letters an operator asked to replay, turned pending again (claimed once)."""
         wanted = (
             select(col(Inbound.update_id))
@@ -489,7 +500,7 @@ class InboundRepository:
             await self.session.execute(
                 update(Inbound)
                 .where(col(Inbound.update_id).in_(ids), col(Inbound.status) == "replay")
-                .values(status="pending", attempts=0, error=None, done_at=None)
+                .values(status="pending", attempts=0, error=None, done_at=None, owner=me)
                 .returning(col(Inbound.update_id))
             )
         ).scalars()
@@ -497,12 +508,34 @@ class InboundRepository:
         stmt = select(Inbound).where(col(Inbound.update_id).in_(taken))
         return list((await self.session.execute(stmt)).scalars())
 
-    async def unfinished(self, limit: int = 1000) -> list[Inbound]:
-        stmt = (
-            select(Inbound)
-            .where(col(Inbound.status) == "pending")
+    async def claim(self, me: str, live: Sequence[str], limit: int = 1000) -> list[Inbound]:
+        """Take the pending updates no live replica holds (new ones, and ones a replica that
+        died left unfinished), oldest first, for `me` to handle. Each is claimed once: rows
+        another transaction is claiming are skipped, and the update re-checks the holder."""
+        unheld = or_(col(Inbound.owner).is_(None), col(Inbound.owner).not_in(live))
+        wanted = (
+            select(col(Inbound.update_id))
+            .where(col(Inbound.status) == "pending", unheld)
             .order_by(col(Inbound.update_id))
             .limit(limit)
+        )
+        if is_postgres(self.session):
+            wanted = wanted.with_for_update(skip_locked=True)
+        ids = [int(i) for i in (await self.session.execute(wanted)).scalars()]
+        if not ids:
+            return []
+        taken = (
+            await self.session.execute(
+                update(Inbound)
+                .where(col(Inbound.update_id).in_(ids), col(Inbound.status) == "pending", unheld)
+                .values(owner=me)
+                .returning(col(Inbound.update_id))
+            )
+        ).scalars()
+        stmt = (
+            select(Inbound)
+            .where(col(Inbound.update_id).in_([int(i) for i in taken]))
+            .order_by(col(Inbound.update_id))
         )
         return list((await self.session.execute(stmt)).scalars())
 
@@ -605,7 +638,7 @@ class OutboxRepository:
             new += len(await insert_ignoring_conflicts(self.session, table, chunk, ["key"]))
         return new
 
-    async def claim(self, limit: int, now: datetime) -> list[Outbox]:
+    async def claim(self, limit: int, now: datetime, owner: str | None = None) -> list[Outbox]:
         """Take due rows for sending (most urgent first); other processes skip them."""
         stmt = (
             select(Outbox)
@@ -619,15 +652,26 @@ class OutboxRepository:
         for row in rows:
             row.status = "sending"
             row.claimed_at = now
+            row.owner = owner
             row.attempts += 1
         return rows
 
     async def get(self, outbox_id: int, *, lock: bool = False) -> Outbox | None:
         return await self.session.get(Outbox, outbox_id, with_for_update=lock or None)
 
-    async def in_flight(self) -> list[Outbox]:
-        """Rows claimed but never settled: their process died mid-send."""
-        stmt = select(Outbox).where(col(Outbox.status) == "sending").order_by(col(Outbox.id))
+    async def orphaned_in_flight(self, live: Sequence[str]) -> list[Outbox]:
+        """Rows claimed but never settled by a replica that is gone (it died mid-send),
+        locked: rows a live replica is sending are never touched."""
+        stmt = (
+            select(Outbox)
+            .where(
+                col(Outbox.status) == "sending",
+                or_(col(Outbox.owner).is_(None), col(Outbox.owner).not_in(live)),
+            )
+            .order_by(col(Outbox.id))
+        )
+        if is_postgres(self.session):
+            stmt = stmt.with_for_update(skip_locked=True)
         return list((await self.session.execute(stmt)).scalars())
 
     async def counts(self, batch: str | None = None) -> dict[str, int]:
