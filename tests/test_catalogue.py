@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.mofile import write_mo
@@ -111,6 +113,15 @@ def test_unknown_language_falls_back_to_the_default() -> None:
     assert spanish_default.t("xx", "common.cancelled") == texts.t("es", "common.cancelled")
     with pytest.raises(ValueError, match="fr"):
         spanish_default.set_default_language("fr")
+
+
+def test_dates_and_weekdays_are_in_the_readers_language() -> None:
+    texts = catalogue()
+    friday = datetime(2026, 3, 6, 9, 5, tzinfo=ZoneInfo("Europe/Madrid"))
+    assert texts.moment("en", friday) == "Fri 06 Mar, 09:05"
+    assert texts.moment("es", friday) == "vie 6 de mar, 09:05"
+    assert texts.weekdays("en")[:2] == ("Mon", "Tue")
+    assert texts.weekdays("es") == ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
 
 
 def test_language_from_telegram() -> None:

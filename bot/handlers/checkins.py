@@ -10,7 +10,7 @@ from telegram.ext import Application, CommandHandler, filters
 from bot.context import BotContext
 from bot.core import callbacks, clock
 from bot.core.callbacks import CHECKIN_TIMES, Decoded
-from bot.core.schedule import Rhythm, format_local
+from bot.core.schedule import Rhythm, to_local
 from bot.handlers.common import (
     Buttons,
     button,
@@ -25,8 +25,6 @@ from bot.handlers.common import (
 from bot.services.errors import NeedsOnboarding
 from bot.services.members import Awaiting
 from bot.services.mood_chart import render_chart, summarise
-
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @edge
@@ -77,6 +75,7 @@ async def on_checkin_button(update: Update, context: BotContext, pressed: Decode
     assert user is not None
     await settle_query(update)
     checkins = context.services.checkins
+    lang = await language(update, context)
     if pressed.kind is callbacks.CHECKIN_RHYTHM:
         rhythm = pressed.text("rhythm")
         if rhythm == "off":
@@ -90,7 +89,12 @@ async def on_checkin_button(update: Update, context: BotContext, pressed: Decode
                 context,
                 "checkins.choose_day",
                 reply_markup=buttons(
-                    [[button(d, callbacks.CHECKIN_DAY, i) for i, d in enumerate(DAYS)]]
+                    [
+                        [
+                            button(day, callbacks.CHECKIN_DAY, i)
+                            for i, day in enumerate(context.texts.weekdays(lang))
+                        ]
+                    ]
                 ),
             )
     elif pressed.kind is callbacks.CHECKIN_DAY:
@@ -102,7 +106,7 @@ async def on_checkin_button(update: Update, context: BotContext, pressed: Decode
         plan = await checkins.set_plan(user.id, rhythm, at, pressed.number("day"))
         profile = await context.services.members.profile(user.id)
         zone = (profile.timezone if profile else None) or "UTC"
-        when = format_local(plan.next_at, zone) if plan.next_at else "—"
+        when = context.texts.moment(lang, to_local(plan.next_at, zone)) if plan.next_at else "—"
         await say(update, context, "checkins.plan_set", time=when, timezone=zone)
     elif pressed.text("answer") == "yes":
         await checkins.request_talk(user.id)

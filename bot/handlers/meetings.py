@@ -13,7 +13,7 @@ from bot.core import callbacks, clock
 from bot.core.callbacks import MEETING_DURATIONS, Decoded
 from bot.core.ics import meeting_ics
 from bot.core.profile import Invalid
-from bot.core.schedule import MeetingRule, Repeat, format_local
+from bot.core.schedule import MeetingRule, Repeat, to_local
 from bot.core.when import parse_local_datetime
 from bot.handlers.common import (
     Buttons,
@@ -151,7 +151,7 @@ async def _create(update: Update, context: BotContext, profile: Profile, place: 
         "meetings.created",
         title=meeting_draft.title,
         group=groups.get(meeting_draft.group_id, ""),
-        time=format_local(start, zone),
+        time=context.texts.moment(lang, to_local(start, zone)),
         timezone=zone,
         repeat=t(lang, f"meetings.repeat_{meeting_draft.repeat.value}").lower(),
         minutes=meeting_draft.duration_minutes,
@@ -372,7 +372,7 @@ async def list_meetings(update: Update, context: BotContext) -> None:
             "meetings.item",
             title=item.title,
             group=item.group_name,
-            time=format_local(item.starts, zone),
+            time=context.texts.moment(lang, to_local(item.starts, zone)),
             timezone=zone,
             minutes=item.duration_minutes,
             place=_place_line(context, lang, item.place),

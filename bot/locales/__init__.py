@@ -12,6 +12,9 @@ title with `<` in it can never break a message or inject formatting.
 Plural texts have one form per plural category of their language (English two, Spanish
 three): `tn(lang, key, count, **params)` picks the form for `count`; `t` picks it from the
 text's one whole-number parameter.
+
+Dates and weekday names come from Babel's CLDR data in each language, in the layout the
+catalogue's `dates.moment` gives (a CLDR pattern, so a translator can order it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import gettext
 import html
 import string
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -137,6 +141,21 @@ class Catalogue:
         """The plural text for `key` in the form `count` needs (`count` is not a parameter
         itself: pass it by its placeholder's name too, e.g. `told=count`)."""
         return _fill(self.raw(language, key, count), params)
+
+    def moment(self, language: str, local: datetime) -> str:
+        """A date and time (already in the reader's timezone) as the language writes it:
+        "Fri 20 Mar, 20:00", "vie 20 de mar, 20:00"."""
+        from babel.dates import format_datetime  # CLDR data, loaded on first use
+
+        code = self.resolve(language)
+        return format_datetime(local, self.raw(code, "dates.moment"), locale=code)
+
+    def weekdays(self, language: str) -> tuple[str, ...]:
+        """Short weekday names, Monday first ("Mon", "lun")."""
+        from babel.dates import get_day_names
+
+        names = get_day_names("abbreviated", context="stand-alone", locale=self.resolve(language))
+        return tuple(names[day] for day in range(7))
 
     def placeholders(self, language: str, key: str) -> set[str]:
         """The parameters a text uses (all forms together, for a plural text)."""

@@ -31,7 +31,8 @@ def english(
             continue  # the header
         english = message.string
         shown = " | ".join(english) if isinstance(english, tuple) else english
-        comments = [f"English: {shown}"]
+        # A note written for translators in the English catalogue reaches every language.
+        comments = [*message.user_comments, f"English: {shown}"]
         line = message.lineno or 0
         if isinstance(message.id, str):
             yield line, None, message.id, comments

@@ -79,7 +79,7 @@ async def test_a_member_whose_telegram_is_in_spanish_does_everything_in_spanish(
     await lucia.sees("¿Cada cuánto quieres que te pregunte")
     await lucia.presses("Cada día")
     await lucia.presses("20:00")
-    await lucia.sees("Tu próximo registro")
+    await lucia.sees("Tu próximo registro: vie 20 de mar, 20:00 (Europe/Madrid).")
     movable_clock.moment = datetime(2026, 3, 20, 19, 0, tzinfo=UTC)  # 20:00 in Madrid
     await lucia.sees("Hola, Lucía. ¿Cómo te sientes ahora mismo?")
     await lucia.presses("4")
