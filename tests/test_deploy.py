@@ -278,6 +278,15 @@ def test_replicas_are_webhook_bots_sharing_one_database_and_key() -> None:
         assert "ports" not in service, f"{service_name}: only the proxy is published"
 
 
+def test_each_replica_has_a_host_name_of_its_own() -> None:
+    """Both are pid 1 in their containers: with one host name (network_mode: host) each would
+    take the other for its own dead predecessor, and both would lead."""
+    bots = bot_services(compose("compose.replicas.yaml"))
+    names = [service.get("hostname") for service in bots.values()]
+    assert all(names) and len(set(names)) == len(names)
+    assert all(service.get("network_mode") != "host" for service in bots.values())
+
+
 def test_the_proxy_spreads_the_webhook_over_every_replica() -> None:
     data = compose("compose.replicas.yaml")
     proxy = data["services"]["proxy"]
