@@ -256,7 +256,11 @@ class UpdateRunner:
         """Claim the updates no live replica holds and queue them with `own` (just stored,
         held by us already), all in update order."""
         async with self._claiming:
-            claimed = await self.intake.claim(self.leadership.me.id, self.leadership.live)
+            claimed = (
+                await self.intake.claim(self.leadership.me.id, self.leadership.live)
+                if self.leadership.sure()
+                else []
+            )
             mine = {item.update_id for item in own}
             for item in sorted([*own, *claimed], key=lambda i: i.update_id):
                 if item.update_id in mine:

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 10.0
 RENEW_SECONDS = 2.0
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+_PID_NAMESPACE = "/proc/self/ns/pid"
 
 
 def wall_clock() -> datetime:
@@ -61,15 +62,20 @@ class Identity:
 
     @classmethod
     def of_this_process(cls) -> Identity:
+        # The machine's boot and this process's pid namespace: two containers with the same
+        # host name (both pid 1) must not take each other for a dead predecessor.
         try:
-            boot_id = _BOOT_ID.read_text().strip()[:64]
+            boot = _BOOT_ID.read_text().strip()
+            namespace = os.readlink(_PID_NAMESPACE).removeprefix("pid:")
+            boot_id = f"{boot}/{namespace}"[:64]
         except OSError:
             boot_id = ""
         return cls(uuid.uuid4().hex, socket.gethostname()[:255], boot_id, os.getpid())
 
     def knows_dead(self, other: Replica) -> bool:
-        """`other` ran on this machine (same host, same boot) and its process is gone — or
-        it is an earlier run that had our pid (a restarted container is pid 1 again)."""
+        """`other` ran on this machine (same host, boot and pid namespace) and its process is
+        gone — or it is an earlier run that had our pid (a restarted container is pid 1
+        again)."""
         if other.id == self.id or not self.boot_id:
             return False
         if other.host != self.host or other.boot_id != self.boot_id:
@@ -149,6 +155,16 @@ class Leadership:
         self.leading = leading
         return leading
 
+    def sure(self) -> bool:
+        """Still certainly the leader: the lease we last renewed has not run out (less a
+        margin). A leader that was frozen (a paused VM, SIGSTOP) wakes up unsure and sends
+        nothing more, even before it learns that another replica took over."""
+        if not self.shared:
+            return True
+        renewed = self._renewed_at
+        margin = timedelta(seconds=self.renew_seconds)
+        return self.leading and renewed is not None and self.clock() < renewed + self.lease - margin
+
     def watch(self, on_elected: Callable[[], Awaitable[None]], on_lost: Callable[[], None]) -> None:
         """Keep renewing in the background: `on_elected` when this replica becomes leader,
         `on_lost` when it can no longer be sure it still is."""
@@ -166,9 +182,7 @@ class Leadership:
             except Exception as exc:  # the database may be away for a moment
                 log.warning("could not renew the replica heartbeat: %s", type(exc).__name__)
                 # Others may take the lease once it lapses: stop acting before it could.
-                renewed = self._renewed_at
-                margin = timedelta(seconds=self.renew_seconds)
-                if was_leading and renewed and self.clock() >= renewed + self.lease - margin:
+                if was_leading and not self.sure():
                     log.critical("the leader lease could not be renewed in time; stopping")
                     on_lost()
                     return

@@ -244,6 +244,7 @@ class BotRuntime:
             budget=app.bot_data.send_budget,
             owner=leadership.me.id,
             live=lambda: leadership.live,
+            leading=leadership.sure,
         )
         await self.dispatcher.start()
         app.bot_data.delivery = self.dispatcher

@@ -68,12 +68,15 @@ class Dispatcher:
         max_in_flight: int = 10,
         owner: str | None = None,
         live: Callable[[], Sequence[str]] | None = None,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self.db = db
         # This replica's id (rows it claims name it) and the replicas alive now: recovery
-        # leaves rows a live replica is sending alone (bot/leadership.py).
+        # leaves rows a live replica is sending alone; and whether this replica is still
+        # certainly the leader: if not, it claims and sends nothing (bot/leadership.py).
         self.owner = owner
         self.live = live or (lambda: () if owner is None else (owner,))
+        self.leading = leading
         self.bot = bot
         self.budget = budget or SendBudget()
         self.clock = clock
@@ -153,6 +156,8 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
 
     async def _dispatch_once(self) -> bool:
+        if not self.leading():
+            return False
         free = self.max_in_flight - len(self._sending)
         if free <= 0:
             await asyncio.sleep(0.01)
@@ -167,6 +172,10 @@ class Dispatcher:
         for row in rows:
             await self._pace(row.chat_id)
             await self._slots.acquire()
+            if not self.leading():  # frozen meanwhile: the new leader has settled the row
+                self._slots.release()
+                self.budget.finish(row.chat_id, self.clock())
+                continue
             task = asyncio.create_task(self._send(row))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
