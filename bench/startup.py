@@ -3,12 +3,13 @@ side on the same machine, both polling the fake Telegram Bot API started here.
 
     .venv/bin/python bench/startup.py [--runs 5] [--idle 3]
 
-Each run starts a process and measures the time from starting it (this process's clock) to its
-first `getUpdates` request arriving at the fake, then its resident memory (VmRSS) `--idle`
-seconds later. Runs alternate between the two bots. peerbot's first run is on an empty SQLite
-file (it applies the migrations; with `--cold` it also builds the crisis screener it keeps on
-disk); it is shown on its own, and the figures that count are the restarts on the migrated
-database after it.
+A third bot, "stack", is the bare one plus SQLModel on SQLAlchemy's async engine with one
+table: the floor the project's fixed choices set. Each run starts a process and measures the
+time from starting it (this process's clock) to its first `getUpdates` request arriving at the
+fake, then its resident memory (VmRSS) `--idle` seconds later. Runs alternate between the
+bots. peerbot's first run is on an empty SQLite file (it applies the migrations; with `--cold`
+it also builds the crisis screener it keeps on disk); it is shown on its own, and the figures
+that count are the restarts on the migrated database after it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,31 @@ app = (
 app.add_handler(CommandHandler("start", start))
 app.run_polling()
 """
+
+# The floor the project's fixed choices set: the same bot, plus SQLModel on SQLAlchemy's async
+# engine (aiosqlite) with one table opened before polling. What peerbot adds beyond this is its
+# own doing; what this adds to the bare bot comes with the stack.
+STACK_BOT = BARE_BOT.replace(
+    "app.add_handler(",
+    """
+import asyncio
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import Field, SQLModel
+
+class Note(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    text: str
+
+async def open_database() -> None:
+    engine = create_async_engine(os.environ["DATABASE_URL"].replace("sqlite:", "sqlite+aiosqlite:"))
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all)
+    await engine.dispose()
+
+asyncio.run(open_database())
+app.add_handler(""",
+    1,
+)
 
 
 class TimedFake(FakeBotApi):
@@ -163,6 +189,7 @@ async def main() -> None:
                 "PEERBOT_COORDINATORS": str(COORDINATOR),
             }
             bare = [python, "-c", BARE_BOT]
+            stack = [python, "-c", STACK_BOT]
             peerbot = [python, "-m", "bot", "run"]
             kept = [
                 path
@@ -179,7 +206,7 @@ async def main() -> None:
                 f"{first.started:.3f} s, idle RSS {first.rss_mib:.1f} MiB"
             )
             for i in range(args.runs):
-                for name, command in (("bare PTB", bare), ("peerbot", peerbot)):
+                for name, command in (("bare PTB", bare), ("stack", stack), ("peerbot", peerbot)):
                     run = await measure(name, command, env, fake, args.idle, work)
                     runs.append(run)
                     print(
@@ -188,7 +215,7 @@ async def main() -> None:
                     )
     print("\nto first getUpdates (peerbot on the migrated database):")
     figures: dict[str, tuple[float, float]] = {}
-    for name in ("bare PTB", "peerbot"):
+    for name in ("bare PTB", "stack", "peerbot"):
         times = [r.started for r in runs if r.bot == name]
         memory = [r.rss_mib for r in runs if r.bot == name]
         figures[name] = (statistics.median(times), statistics.median(memory))
@@ -197,6 +224,12 @@ async def main() -> None:
     (bare_time, bare_rss), (bot_time, bot_rss) = figures["bare PTB"], figures["peerbot"]
     print(f"start-up ratio (medians): {bot_time / bare_time:.2f}x  (target <= 1.5x)")
     print(f"idle RSS ratio (medians): {bot_rss / bare_rss:.2f}x  (target <= 1.6x)")
+    stack_time, stack_rss = figures["stack"]
+    print(
+        f"the stack alone (PTB + SQLModel/SQLAlchemy async, one table): start-up "
+        f"{stack_time / bare_time:.2f}x, idle RSS {stack_rss / bare_rss:.2f}x of bare PTB; "
+        f"peerbot is {bot_time / stack_time:.2f}x and {bot_rss / stack_rss:.2f}x of that"
+    )
     print(f"load average after: {load()}")
 
 
