@@ -8,6 +8,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core.ratelimit import SendBudget
 from bot.locales import Catalogue, catalogue
+from bot.observability.metrics import Metrics
 
 if TYPE_CHECKING:
     from bot.delivery.dispatcher import Dispatcher
@@ -28,6 +29,8 @@ class BotData:
         self.delivery: Dispatcher | None = None
         # Telegram's sending limits, shared by replies and the dispatcher (see app.py).
         self.send_budget = SendBudget()
+        # What happened since start, for /metrics and /readyz (bot/observability).
+        self.metrics = Metrics()
 
     @property
     def services(self) -> Services:

@@ -17,11 +17,11 @@ import hmac
 import json
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence, Set
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from telegram import Update
 from telegram.error import (
     BadRequest,
@@ -42,6 +42,10 @@ from bot.services.intake import IntakeService, StoredUpdate
 from bot.settings import WebhookSettings
 from bot.storage.db import database_unavailable
 from bot.storage.uow import AlreadyHandled
+
+if TYPE_CHECKING:
+    # Imported when a webhook server starts: a polling bot does not load aiohttp's server.
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +158,7 @@ class UpdateRunner:
         self._answering: set[asyncio.Task[None]] = set()
         self._alone: set[asyncio.Task[None]] = set()
         self.handled = 0
+        self.metrics = application.bot_data.metrics
 
     def submit(self, stored: StoredUpdate) -> None:
         key = stored.chat_key if stored.chat_key is not None else 0
@@ -177,6 +182,13 @@ class UpdateRunner:
                 self._idle.set()
 
     async def _handle(self, stored: StoredUpdate) -> None:
+        started = time.perf_counter()
+        if await self._handle_once(stored):
+            self.metrics.handled(time.perf_counter() - started)
+
+    async def _handle_once(self, stored: StoredUpdate) -> bool:
+        """Handle one stored update, trying again after transient failures; True when it was
+        handled (False: it became a dead letter, or was handled before)."""
         data: object = None
         try:
             data = json.loads(stored.payload)
@@ -185,7 +197,7 @@ class UpdateRunner:
                 raise ValueError("not an update")
         except Exception as exc:  # whatever the library cannot read: a dead letter
             await self._dead_letter(stored.update_id, update_kind(data), exc)
-            return
+            return False
         kind = update_kind(data)
         ticket = UpdateTicket(stored.update_id)
         error: BaseException | None = None
@@ -196,11 +208,11 @@ class UpdateRunner:
             failpoints.hit("handle.processed")
             error = ticket.error
             if isinstance(error, AlreadyHandled):
-                return  # handled before (a replay, or a redelivery): nothing more to do
+                return False  # handled before (a replay, or a redelivery): nothing more to do
             if error is None:
                 if not ticket.marked:  # no feature effects to commit: done now
                     await self.intake.finish(stored.update_id)
-                return
+                return True
             if ticket.marked:
                 # Its effects are committed; a later step (a reply) failed. Trying again
                 # would apply nothing, so it is done.
@@ -209,15 +221,17 @@ class UpdateRunner:
                     stored.update_id,
                     type(error).__name__,
                 )
-                return
+                return True
             if not is_transient(error) or attempt == len(RETRY_DELAYS):
                 break
+            self.metrics.retried()
             await self.intake.failed_attempt(stored.update_id)
             await asyncio.sleep(RETRY_DELAYS[attempt])
         assert error is not None
         await self._dead_letter(stored.update_id, kind, error)
         if self.on_parked is not None:
             await self.on_parked(update)
+        return False
 
     async def _dead_letter(self, update_id: int, kind: str, error: BaseException) -> None:
         """Keep it for an operator (`peerbot deadletters`) and go on with the next one."""
@@ -228,12 +242,14 @@ class UpdateRunner:
             type(error).__name__,
         )
         await self.intake.make_dead_letter(update_id, kind, type(error).__name__)
+        self.metrics.parked()
 
     async def lead(self) -> int:
         """Become the replica that handles updates: queue what no live replica holds (what
         an earlier run, or a leader that died, left unfinished, and what other replicas
         stored meanwhile), then keep taking what other replicas store, and look now and then
         for dead letters an operator asked to replay."""
+        self.metrics.intake_started()
         taken = await self._claim()
         if taken:
             log.info("replaying %d stored updates left unfinished", taken)
@@ -321,7 +337,7 @@ class UpdateRunner:
         ]
         if not self.leadership.leading:
             # A standby only stores: the leader claims and handles (bot/leadership.py).
-            await self.intake.store(stored)
+            self._count_received(stored, await self.intake.store(stored))
             failpoints.hit("intake.stored")
             return
         # Presses that will wait their turn are answered now, before storing (which may wait
@@ -339,6 +355,7 @@ class UpdateRunner:
                 self._answer(query_id, after=0.0 if waits else ANSWER_DEADLINE)
             busy.add(key)
         new = await self.intake.store(stored, owner=self.leadership.me.id)
+        self._count_received(stored, new)
         failpoints.hit("intake.stored")
         # An update stored before (Telegram handing it over again) is either done, or pending
         # and already queued by the start-up replay: only new ones are queued here.
@@ -350,6 +367,12 @@ class UpdateRunner:
             return
         for item in own:
             self._queue(item, refused=item.update_id in refused)
+
+    def _count_received(self, stored: Sequence[StoredUpdate], new: Set[int]) -> None:
+        """Count what was stored for the first time (not Telegram handing it over again)."""
+        for item in stored:
+            if item.update_id in new:
+                self.metrics.received(item.kind or "unknown")
 
     def _handle_alone(self, stored: StoredUpdate) -> None:
         self._idle.clear()
@@ -463,6 +486,7 @@ class Poller:
                 delay = min(delay * 2, 30.0)
                 continue
             delay = 1.0
+            self.application.bot_data.metrics.telegram_answered()
             if not raw:
                 continue
             failpoints.hit("intake.received")
@@ -496,15 +520,23 @@ class WebhookServer:
     """Receives updates over HTTPS (behind a proxy); answers 200 only once they are stored."""
 
     def __init__(
-        self, application: PeerbotApplication, runner: UpdateRunner, config: WebhookSettings
+        self,
+        application: PeerbotApplication,
+        runner: UpdateRunner,
+        config: WebhookSettings,
+        also_serve: Sequence[web.RouteDef] = (),
     ) -> None:
         self.application = application
         self.runner = runner
         self.config = config
+        # Other routes on the same port (the health and metrics endpoints, bot/observability).
+        self.also_serve = also_serve
         self._site_runner: web.AppRunner | None = None
         self.port: int | None = None
 
     async def _receive(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(given.encode(), self.config.secret.encode()):
             log.warning("webhook request without the right secret token was refused")
@@ -523,8 +555,11 @@ class WebhookServer:
         return web.Response(status=200)
 
     async def start(self) -> None:
+        from aiohttp import web
+
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post(self.config.path, self._receive)
+        app.add_routes(self.also_serve)
         self._site_runner = web.AppRunner(app, access_log=None)
         await self._site_runner.setup()
         site = web.TCPSite(self._site_runner, self.config.listen, self.config.port)
@@ -537,6 +572,7 @@ class WebhookServer:
             secret_token=self.config.secret,
             allowed_updates=ALLOWED_UPDATES,
         )
+        self.application.bot_data.metrics.telegram_answered()
 
     async def stop(self) -> None:
         if self._site_runner is not None:

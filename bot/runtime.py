@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from telegram import Bot
@@ -19,12 +19,15 @@ from bot.app import build_application
 from bot.context import BotContext, PeerbotApplication
 from bot.core import clock
 from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.limiter import retry_seconds
+from bot.delivery.limiter import SharedBudgetLimiter, retry_seconds
 from bot.handlers.broadcasts import refresh_progress
 from bot.handlers.errors import apologise
 from bot.intake import Poller, UpdateRunner, WebhookServer
 from bot.leadership import Leadership
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.observability.server import HealthEndpoints
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,13 @@ class BotRuntime:
         self.dispatcher: Dispatcher | None = None
         self.leadership: Leadership | None = None
         self._delivery_bot: Bot | None = None
+        self.metrics = self.application.bot_data.metrics
+        limiter = self.application.bot.rate_limiter
+        if isinstance(limiter, SharedBudgetLimiter):
+            limiter.metrics = self.metrics
+        # /healthz, /readyz, /metrics (PEERBOT_HTTP_PORT); `started` once start() finished.
+        self.health: HealthEndpoints | None = None
+        self.started = False
         # Set when something the bot cannot go on without stopped (polling refused, the
         # leader lease lost): `run_until_stopped` then stops the process.
         self.failed = asyncio.Event()
@@ -104,12 +114,16 @@ class BotRuntime:
                 "PEERBOT_ALLOW_NO_CRISIS_ALERTS is on: with no PEERBOT_COORDINATORS and no "
                 "PEERBOT_ALERT_CHAT_ID, urgent crisis alerts reach no one"
             )
-        await self._until_reachable(app.initialize)  # getMe: checks the token
+        # 1. Health and metrics on a port of their own: /healthz answers from now on, and
+        #    /readyz says "starting" until the end of this sequence.
+        await self._start_health_endpoints()
+        # 2. The token (getMe), then the database (migrations) and the command menus.
+        await self._until_reachable(app.initialize)
         post_init = app.post_init
         if post_init is not None:
-            # It opens the database, then publishes the command menus (setMyCommands).
             await self._until_reachable(lambda: post_init(app), undo=self._close_database)
         await app.start()
+        # 3. Intake, and leadership: the leader handles, runs the schedule, sends (and polls).
         db = app.bot_data.database
         assert db is not None
         self.leadership = Leadership(db, shared=db.is_postgres)
@@ -125,10 +139,43 @@ class BotRuntime:
         else:
             log.info("another replica leads; this one stores what it receives and stands by")
         self.leadership.watch(self._lead, self._lease_lost)
+        # 4. The webhook (every replica receives), with the health endpoints on its port
+        #    when they share it; setWebhook.
         if self.settings.webhook is not None:
-            webhook = self.webhook = WebhookServer(app, self.runner, self.settings.webhook)
-            await self._until_reachable(webhook.start, undo=webhook.stop)  # setWebhook
+            shared = self.health is None and self._health_shares_webhook_port()
+            routes = self._health_endpoints().routes() if shared else ()
+            webhook = self.webhook = WebhookServer(
+                app, self.runner, self.settings.webhook, also_serve=routes
+            )
+            await self._until_reachable(webhook.start, undo=webhook.stop)
             log.info("bot started (webhook)")
+        self.started = True
+
+    def _health_shares_webhook_port(self) -> bool:
+        http = self.settings.http
+        return http is not None and http.shared_with(self.settings.webhook)
+
+    def _health_endpoints(self) -> HealthEndpoints:
+        """The endpoints' handlers (aiohttp and prometheus-client are imported only now)."""
+        from bot.observability.server import HealthEndpoints, Sources
+
+        app = self.application
+        assert self.settings.http is not None
+        self.health = HealthEndpoints(
+            self.settings.http,
+            Sources(
+                metrics=self.metrics,
+                database=lambda: app.bot_data.database,
+                started=lambda: self.started,
+                leading=lambda: self.leadership is not None and self.leadership.leading,
+                ask_telegram=app.bot.get_me,
+            ),
+        )
+        return self.health
+
+    async def _start_health_endpoints(self) -> None:
+        if self.settings.http is not None and not self._health_shares_webhook_port():
+            await self._health_endpoints().start()
 
     async def _lead(self) -> None:
         """What only the leader does: handle updates, run the schedule, send; and in long
@@ -194,6 +241,7 @@ class BotRuntime:
         while True:
             try:
                 await step()
+                self.metrics.telegram_answered()
                 return
             except InvalidToken:
                 # PTB's message carries the token itself: never show it, nor the traceback.
@@ -245,6 +293,7 @@ class BotRuntime:
             owner=leadership.me.id,
             live=lambda: leadership.live,
             leading=leadership.sure,
+            metrics=self.metrics,
         )
         await self.dispatcher.start()
         app.bot_data.delivery = self.dispatcher
@@ -259,6 +308,7 @@ class BotRuntime:
         start, ticks are idempotent, and the outbox settles an interrupted send at next start.
         """
         app = self.application
+        self.started = False
         if self.leadership is not None:
             await self.leadership.stop_watching()
         if self.poller is not None:
@@ -288,6 +338,9 @@ class BotRuntime:
         await app.shutdown()
         # An application whose initialize() never finished skips this in shutdown().
         await app.bot.shutdown()
+        if self.health is not None:  # last: /healthz answers while the bot stops
+            await self.health.stop()
+            self.health = None
         if self.runner is not None:
             log.info("bot stopped")
 

@@ -45,6 +45,18 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """Where /healthz, /readyz and /metrics are served (bot/observability). On the webhook's
+    port, the webhook's server serves them too (and `listen` is the webhook's)."""
+
+    port: int
+    listen: str = "0.0.0.0"  # noqa: S104 - a container's published port must reach it
+
+    def shared_with(self, webhook: WebhookSettings | None) -> bool:
+        return webhook is not None and webhook.port == self.port
+
+
+@dataclass(frozen=True)
 class Settings:
     bot_token: str = field(repr=False)
     api_url: str = DEFAULT_API_URL
@@ -53,6 +65,8 @@ class Settings:
     alert_chat_id: int | None = None
     secret_key: str | None = field(default=None, repr=False)
     webhook: WebhookSettings | None = None
+    # Health and metrics endpoints; None: not served.
+    http: HttpSettings | None = None
     # How many chats are handled at the same time; each chat's own updates stay in order.
     concurrent_chats: int = 64
     # How often the schedule ticks (reminders, check-ins) look for due work.
@@ -151,6 +165,7 @@ class Settings:
                 )
 
         webhook = _parse_webhook(get)
+        http = _parse_http(get, webhook)
 
         concurrent = get("PEERBOT_CONCURRENT_CHATS") or "64"
         if not concurrent.isdigit() or not 1 <= int(concurrent) <= 10_000:
@@ -217,6 +232,7 @@ class Settings:
             alert_chat_id=alert_chat_id,
             secret_key=secret_key,
             webhook=webhook,
+            http=http,
             concurrent_chats=int(concurrent),
             tick_seconds=tick_seconds,
             reply_rate_limit=rate_limit == "on",
@@ -301,3 +317,28 @@ def _parse_webhook(get: Callable[[str], str | None]) -> WebhookSettings | None:
     if not path.startswith("/"):
         raise ConfigError("WEBHOOK_PATH", "must start with /", "/telegram")
     return WebhookSettings(url=url, secret=secret, listen=listen, port=int(port_raw), path=path)
+
+
+def _parse_http(
+    get: Callable[[str], str | None], webhook: WebhookSettings | None
+) -> HttpSettings | None:
+    port_raw = get("PEERBOT_HTTP_PORT")
+    listen = get("PEERBOT_HTTP_LISTEN")
+    if port_raw is None or port_raw.lower() == "off":
+        return None
+    if not port_raw.isdigit() or not 1 <= int(port_raw) <= 65535:
+        raise ConfigError("PEERBOT_HTTP_PORT", "must be a port number, or off", "8080")
+    port = int(port_raw)
+    if webhook is not None and webhook.port == port:
+        # One server serves both, so it listens where the webhook does.
+        if listen is not None and listen != webhook.listen:
+            raise ConfigError(
+                "PEERBOT_HTTP_LISTEN",
+                "differs from WEBHOOK_LISTEN while PEERBOT_HTTP_PORT is the webhook's port "
+                "(one server serves both); leave it unset",
+                webhook.listen,
+            )
+        return HttpSettings(port=port, listen=webhook.listen)
+    if listen is not None and not re.fullmatch(r"[0-9A-Za-z.:_-]{1,255}", listen):
+        raise ConfigError("PEERBOT_HTTP_LISTEN", "must be an address to listen on", "127.0.0.1")
+    return HttpSettings(port=port, listen=listen or "0.0.0.0")  # noqa: S104 - see HttpSettings

@@ -41,6 +41,7 @@ from bot import failpoints
 from bot.core.outgoing import OutgoingMessage
 from bot.core.ratelimit import MARGIN, SendBudget
 from bot.delivery.limiter import retry_seconds, take_turn
+from bot.observability.metrics import Metrics
 from bot.storage.models import Outbox, utcnow
 from bot.storage.uow import Database, UnitOfWork
 
@@ -69,6 +70,7 @@ class Dispatcher:
         owner: str | None = None,
         live: Callable[[], Sequence[str]] | None = None,
         leading: Callable[[], bool] = lambda: True,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         # This replica's id (rows it claims name it) and the replicas alive now: recovery
@@ -86,6 +88,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self.sent = 0
+        self.metrics = metrics or Metrics()
 
     def notify(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -122,6 +125,7 @@ class Dispatcher:
         # A previous process may have sent up to the limit in the last second, and Telegram
         # still counts those: start after that window has passed.
         self.budget.pause_until(self.clock() + 1.0 + MARGIN)
+        self.metrics.dispatcher_started()
         self._task = asyncio.create_task(self._loop(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
@@ -219,10 +223,13 @@ class Dispatcher:
                 wait = retry_seconds(exc.retry_after)
                 self.budget.pause_until(self.clock() + wait)
                 log.warning("Telegram asked to slow down for %.0f s", wait)
+                self._count("429")
                 await self._settle(row, "pending", delay=wait, error="429", attempt_back=True)
             except Forbidden:
+                self._count("blocked")
                 await self._unreachable(row)
             except TimedOut:
+                self._count("timeout", answered=False)
                 if row.kind in URGENT_KINDS:
                     await self._retry(row, "timeout")
                 else:
@@ -230,21 +237,32 @@ class Dispatcher:
             except BadRequest as exc:
                 # The description can quote what was sent: log only that it was refused.
                 log.error("outbox %s refused by Telegram (400)", row.id)
+                self._count("refused")
                 await self._settle(row, "failed", error=exc.message[:200])
             except NetworkError as exc:
+                self._count("network_error", answered=False)
                 await self._retry(row, type(exc).__name__)
             except ChatMigrated as exc:
+                self._count("chat_moved")
                 await self._migrated(row, exc.new_chat_id)
             except TelegramError as exc:  # anything else: settle it, never leave it in flight
                 log.error("outbox %s refused by Telegram (%s)", row.id, type(exc).__name__)
+                self._count("refused")
                 await self._settle(row, "failed", error=type(exc).__name__)
             else:
                 self.sent += 1
+                self._count("sent")
                 failpoints.hit("delivery.sent")
                 await self._settle(row, "sent", message_id=sent.message_id)
         finally:
             self.budget.finish(row.chat_id, self.clock())
             self._slots.release()
+
+    def _count(self, result: str, *, answered: bool = True) -> None:
+        """One send's result, for /metrics; `answered`: Telegram answered it (a 4xx too)."""
+        self.metrics.sent("outbox", result)
+        if answered:
+            self.metrics.telegram_answered()
 
     async def _retry(self, row: Outbox, error: str) -> None:
         if row.attempts >= MAX_ATTEMPTS and row.kind not in URGENT_KINDS:

@@ -15,10 +15,18 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import BaseRateLimiter
 
 from bot.core.ratelimit import SendBudget
+from bot.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +61,17 @@ async def take_turn(
 class SharedBudgetLimiter(BaseRateLimiter[int]):
     """PTB's rate limiter for replies, drawing on the dispatcher's budget."""
 
-    def __init__(self, budget: SendBudget, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        budget: SendBudget,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.budget = budget
         self.clock = clock
+        # Every request of the application's bot passes here (but getUpdates): what Telegram
+        # answered is counted (bot/runtime.py hands over the running bot's metrics).
+        self.metrics = metrics or Metrics()
 
     async def initialize(self) -> None:
         return None
@@ -84,8 +100,9 @@ class SharedBudgetLimiter(BaseRateLimiter[int]):
                 assert isinstance(chat_id, int)
                 await take_turn(self.budget, chat_id, self.clock, per_chat=per_chat)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
+                self._count(counted, "429")
                 wait = retry_seconds(exc.retry_after)
                 if isinstance(chat_id, int) and chat_id > 0:
                     # A private chat's own limit: the dispatcher's alerts need not wait too.
@@ -96,8 +113,32 @@ class SharedBudgetLimiter(BaseRateLimiter[int]):
                     raise
                 log.info("reply throttled by Telegram; retrying in %.1f s", wait)
                 await asyncio.sleep(wait)
+            except Forbidden:
+                self._count(counted, "blocked")
+                raise
+            except TimedOut:
+                self._count(counted, "timeout", answered=False)
+                raise
+            except BadRequest:  # a NetworkError in PTB's tree, but Telegram's answer
+                self._count(counted, "refused")
+                raise
+            except NetworkError:  # also every 5xx
+                self._count(counted, "network_error", answered=False)
+                raise
+            except TelegramError:
+                self._count(counted, "refused")
+                raise
+            else:
+                self._count(counted, "sent")
+                return result
             finally:
                 if counted:
                     assert isinstance(chat_id, int)
                     self.budget.finish(chat_id, self.clock(), per_chat=per_chat)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _count(self, message: bool, result: str, *, answered: bool = True) -> None:
+        if message:
+            self.metrics.sent("reply", result)
+        if answered:
+            self.metrics.telegram_answered()

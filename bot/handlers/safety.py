@@ -78,6 +78,7 @@ async def gate(update: Update, context: BotContext) -> None:
             raise
         ticket.record_error(exc)
         raise ApplicationHandlerStop from exc
+    context.bot_data.metrics.screening(flagged.screening.level.label)
     if flagged.screening.level is Level.NONE:
         return
     if not flagged.repeat:
