@@ -195,3 +195,38 @@ def test_webhook_needs_https_except_on_this_machine() -> None:
     for local in ("http://127.0.0.1:8443/telegram", "http://localhost:8443/telegram"):
         settings = Settings.from_env({**MINIMAL, **secret, "WEBHOOK_URL": local})
         assert settings.webhook is not None and settings.webhook.url == local
+
+
+def test_health_endpoints_are_off_unless_a_port_is_set() -> None:
+    assert Settings.from_env(MINIMAL).http is None
+    assert Settings.from_env({**MINIMAL, "PEERBOT_HTTP_PORT": "off"}).http is None
+    http = Settings.from_env({**MINIMAL, "PEERBOT_HTTP_PORT": "8080"}).http
+    assert http is not None and (http.port, http.listen) == (8080, "0.0.0.0")  # noqa: S104
+    local = Settings.from_env(
+        {**MINIMAL, "PEERBOT_HTTP_PORT": "9100", "PEERBOT_HTTP_LISTEN": "127.0.0.1"}
+    ).http
+    assert local is not None and (local.port, local.listen) == (9100, "127.0.0.1")
+    with pytest.raises(ConfigError, match=r"^PEERBOT_HTTP_PORT: must be a port number, or off "):
+        Settings.from_env({**MINIMAL, "PEERBOT_HTTP_PORT": "80a"})
+    with pytest.raises(ConfigError, match=r"^PEERBOT_HTTP_PORT: .*\(example: PEERBOT_HTTP_PORT="):
+        Settings.from_env({**MINIMAL, "PEERBOT_HTTP_PORT": "70000"})
+    with pytest.raises(ConfigError, match=r"^PEERBOT_HTTP_LISTEN: must be an address"):
+        Settings.from_env({**MINIMAL, "PEERBOT_HTTP_PORT": "8080", "PEERBOT_HTTP_LISTEN": "a b"})
+
+
+def test_on_the_webhook_port_one_server_serves_both_where_the_webhook_listens() -> None:
+    webhook = {
+        **MINIMAL,
+        "WEBHOOK_URL": "https://bot.example.org/telegram",
+        "WEBHOOK_SECRET": "s3cret",
+        "WEBHOOK_LISTEN": "10.0.0.5",
+        "WEBHOOK_PORT": "8080",
+    }
+    settings = Settings.from_env({**webhook, "PEERBOT_HTTP_PORT": "8080"})
+    assert settings.http is not None and settings.http.shared_with(settings.webhook)
+    assert settings.http.listen == "10.0.0.5"
+    with pytest.raises(ConfigError, match=r"^PEERBOT_HTTP_LISTEN: differs from WEBHOOK_LISTEN"):
+        Settings.from_env({**webhook, "PEERBOT_HTTP_PORT": "8080", "PEERBOT_HTTP_LISTEN": "::1"})
+    apart = Settings.from_env({**webhook, "PEERBOT_HTTP_PORT": "9100"})
+    assert apart.http is not None and not apart.http.shared_with(apart.webhook)
+    assert apart.http.listen == "0.0.0.0"  # noqa: S104
