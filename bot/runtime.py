@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -147,7 +148,12 @@ class BotRuntime:
             webhook = self.webhook = WebhookServer(
                 app, self.runner, self.settings.webhook, also_serve=routes
             )
-            await self._until_reachable(webhook.start, undo=webhook.stop)
+            try:
+                await self._until_reachable(webhook.start, undo=webhook.stop)
+            except OSError as exc:
+                raise _cannot_listen(
+                    "WEBHOOK_PORT", webhook.config.listen, webhook.config.port, exc
+                ) from None
             log.info("bot started (webhook)")
         self.started = True
 
@@ -174,8 +180,12 @@ class BotRuntime:
         return self.health
 
     async def _start_health_endpoints(self) -> None:
-        if self.settings.http is not None and not self._health_shares_webhook_port():
-            await self._health_endpoints().start()
+        http = self.settings.http
+        if http is not None and not self._health_shares_webhook_port():
+            try:
+                await self._health_endpoints().start()
+            except OSError as exc:
+                raise _cannot_listen("PEERBOT_HTTP_PORT", http.listen, http.port, exc) from None
 
     async def _lead(self) -> None:
         """What only the leader does: handle updates, run the schedule, send; and in long
@@ -351,6 +361,12 @@ class BotRuntime:
         if not done:
             log.warning("stopping with messages still being sent; they are settled at next start")
             await _cancel(stopping)
+
+
+def _cannot_listen(variable: str, listen: str, port: int, error: OSError) -> FatalError:
+    """A port in use, or an address this machine does not have: one line for the operator."""
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    return FatalError(f"{variable}: cannot listen on {listen}:{port} ({reason.lower()})")
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

@@ -23,6 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.observability import readiness, server
+from bot.runtime import FatalError
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.e2e.conftest import COORDINATOR_ID, BotStarter
 from tests.e2e.people import onboard
@@ -302,6 +303,19 @@ async def test_one_server_serves_the_webhook_and_the_endpoints_on_a_shared_port(
     await ann.sees("Do you agree")
     _, samples = await probe.scrape()
     assert value(samples, "peerbot_updates_received_total", kind="message") == 1
+
+
+async def test_a_port_in_use_stops_the_bot_with_one_line_naming_the_variable(
+    tg: FakeBotApi, start_bot: BotStarter, port: int
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        with pytest.raises(FatalError) as stopped:
+            await start_bot(PEERBOT_HTTP_PORT=port, PEERBOT_HTTP_LISTEN="127.0.0.1")
+    assert str(stopped.value) == (
+        f"PEERBOT_HTTP_PORT: cannot listen on 127.0.0.1:{port} (address already in use)"
+    )
 
 
 async def test_without_a_port_nothing_is_served_and_aiohttp_server_is_not_needed(
