@@ -21,7 +21,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,9 @@ from bench.delivery import FIRST_ID, TOKEN, _prepare, _seed_group
 from bench.throughput import scratch_database
 from bot.runtime import BotRuntime
 from bot.settings import Settings
-from bot.storage.models import Meeting, PeerGroup
+from bot.storage.models import PeerGroup
 from bot.storage.uow import Database
+from tests.seeding import weekly_meeting_due_now
 from tests.tgfake.people import Person
 from tests.tgfake.server import FakeBotApi
 from tests.tgfake.spec import load_spec
@@ -58,20 +58,10 @@ def _sent_to(server: FakeBotApi, chat_id: int, start: int, marker: str | None = 
 
 async def _due_meeting(db: Database) -> None:
     """A weekly meeting of the group, starting in an hour: its 1-hour reminder is due now."""
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    start = now + timedelta(hours=1)
     async with db.uow() as uow:
         group = (await uow.groups.all())[0]
         assert isinstance(group, PeerGroup) and group.id is not None
-        uow.session.add(
-            Meeting(
-                group_id=group.id, title="Thursday circle",
-                first_local=start.replace(tzinfo=None).isoformat(timespec="minutes"),
-                timezone="UTC", repeat="weekly", duration_minutes=60, created_by=None,
-                next_reminder_at=now - timedelta(seconds=1), next_reminder_occurrence=start,
-                next_reminder_offset_minutes=60,
-            )
-        )  # fmt: skip
+        uow.session.add(weekly_meeting_due_now(group.id, "Thursday circle"))
         await uow.commit()
 
 

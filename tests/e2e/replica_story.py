@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,12 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from sqlalchemy import text
 
 from bot.core.consent import CONSENT_VERSION
-from bot.storage.models import Meeting, Member, Membership, PeerGroup
+from bot.storage.models import Member, Membership, PeerGroup
 from bot.storage.uow import Database
 from tests.conftest import TEST_SECRET_KEY
 from tests.e2e.conftest import COORDINATOR_ID, TOKEN
 from tests.e2e.people import onboard
+from tests.seeding import weekly_meeting_due_now
 from tests.tgfake.people import Person
 from tests.tgfake.server import FakeBotApi
 
@@ -142,8 +143,6 @@ async def _seed(db: Database, members: int, reminded: int) -> None:
                       consent_version=CONSENT_VERSION, consent_at=datetime.now(UTC),
                       can_facilitate=facilitates)  # fmt: skip
 
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    start = now + timedelta(hours=1)
     async with db.uow() as uow:
         circle = await uow.groups.add(PeerGroup(name="Circle", invite_code="story-circle-code1"))
         other = await uow.groups.add(PeerGroup(name="Evening", invite_code="story-evening-code"))
@@ -156,15 +155,7 @@ async def _seed(db: Database, members: int, reminded: int) -> None:
         await uow.session.flush()
         uow.session.add_all(Membership(group_id=circle.id, member_id=m.id or 0) for m in crowd)
         uow.session.add_all(Membership(group_id=other.id, member_id=m.id or 0) for m in evening)
-        uow.session.add(
-            Meeting(
-                group_id=other.id, title="Evening circle",
-                first_local=start.replace(tzinfo=None).isoformat(timespec="minutes"),
-                timezone="UTC", repeat="weekly", duration_minutes=60, created_by=None,
-                next_reminder_at=now - timedelta(seconds=1), next_reminder_occurrence=start,
-                next_reminder_offset_minutes=60,
-            )
-        )  # fmt: skip
+        uow.session.add(weekly_meeting_due_now(other.id, "Evening circle"))
         await uow.commit()
 
 
