@@ -19,6 +19,7 @@ from bot.core.callbacks import (
     Place,
     Stamp,
     Token,
+    UserId,
     Value,
     Where,
     decode,
@@ -37,6 +38,8 @@ def _samples(spec: Field) -> list[Value]:
         return list(spec.options)
     if isinstance(spec, Number):
         return list(spec.options)
+    if isinstance(spec, UserId):
+        return [1, 777_000, 9_876_543_210, callbacks.MAX_USER_ID]
     if isinstance(spec, IdOrWord):
         return [*spec.words, "1", str(MAX_ID)]
     assert isinstance(spec, Token)
@@ -61,7 +64,7 @@ def test_every_kind_round_trips_within_64_bytes(kind: Kind) -> None:
 def test_the_table_covers_the_prefixes_the_bot_has_always_sent() -> None:
     prefixes = {kind.prefix for kind in KINDS}
     assert prefixes == {"ob", "tz", "set", "lang", "grp", "mt", "rsvp", "ci", "mood", "ask", "q",
-                        "bc", "esc"}  # fmt: skip
+                        "bc", "esc", "priv"}  # fmt: skip
     # Data already in people's chats and in the outbox keeps its meaning.
     for data, name in [
         ("ob:yes:-", "ob:yes"), ("ob:no", "ob:no"), ("tz:z:Europe/London", "tz:z"),

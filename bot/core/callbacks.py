@@ -103,6 +103,25 @@ class Stamp(Field):
         return str(value)
 
 
+_USER = re.compile(r"[1-9][0-9]{0,15}")
+MAX_USER_ID = 2**53 - 1  # Telegram's user ids fit in 52 bits
+
+
+@dataclass(frozen=True)
+class UserId(Field):
+    """A Telegram user id: ASCII digits without a leading zero, 1..2**53-1."""
+
+    def parse(self, raw: str) -> int:
+        if _USER.fullmatch(raw) is None or int(raw) > MAX_USER_ID:
+            raise Refused(self.name)
+        return int(raw)
+
+    def format(self, value: Value) -> str:
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_USER_ID:
+            raise Refused(self.name)
+        return str(value)
+
+
 @dataclass(frozen=True)
 class Choice(Field):
     """One of a few words."""
@@ -239,7 +258,15 @@ TZ_ZONE = _declare("tz", "z", Choice("zone", ALL_ZONES))
 SETTINGS_NAME = _declare("set", "name")
 SETTINGS_TIMEZONE = _declare("set", "tz")
 SETTINGS_LANGUAGE = _declare("set", "lang")
+SETTINGS_EXPORT = _declare("set", "data")
+SETTINGS_FORGET = _declare("set", "forget")
 LANGUAGE = _declare("lang", None, Choice("language", SUPPORTED_LANGUAGES))
+# A member erasing their own data (two steps); a coordinator erasing a member's
+FORGET_CONTINUE = _declare("priv", "fg")
+FORGET_CONFIRM = _declare("priv", "fgyes")
+FORGET_KEEP = _declare("priv", "keep")
+ERASE_CONFIRM = _declare("priv", "erase", UserId("member"))
+ERASE_CANCEL = _declare("priv", "noerase")
 # Groups
 GROUP_INVITE = _declare("grp", "inv", Id("group"))
 GROUP_ROTATE = _declare("grp", "rot", Id("group"))

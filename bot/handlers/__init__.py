@@ -13,6 +13,7 @@ from bot.handlers import (
     meetings,
     menus,
     onboarding,
+    privacy,
     questions,
     roles,
     safety,
@@ -31,6 +32,7 @@ def register_all(application: Application) -> None:  # type: ignore[type-arg]
     checkins.register(application)  # /checkin /mood /groupmood, mood buttons
     questions.register(application)  # /ask /questions, moderation, replies relayed to askers
     broadcasts.register(application)  # /broadcast, its progress and cancel
+    privacy.register(application)  # /mydata /forget /erase, and their /settings buttons
     menus.register(application)  # /help
     text_input.register(application)  # answers to questions the bot asked
     fallbacks.register(application)  # unknown commands, stale buttons

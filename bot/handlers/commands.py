@@ -33,6 +33,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("groups", Role.MEMBER),
     Command("settings", Role.MEMBER),
     Command("leave", Role.MEMBER),
+    Command("mydata", Role.MEMBER),
+    Command("forget", Role.MEMBER),
     Command("skip", Role.MEMBER, listed=False),
     Command("newgroup", Role.FACILITATOR),
     Command("invite", Role.FACILITATOR),
@@ -44,6 +46,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("grant", Role.COORDINATOR, Chats.ANY),  # also as a reply in a group chat
     Command("revoke", Role.COORDINATOR, Chats.ANY),
     Command("escalations", Role.COORDINATOR),
+    Command("erase", Role.COORDINATOR),
     Command("help", Role.MEMBER, Chats.ANY),  # last in every menu
 )
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -1,4 +1,5 @@
-"""/settings: change display name, timezone and language."""
+"""/settings: change display name, timezone and language; download or erase your data
+(the last two are handled in bot/handlers/privacy.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ async def settings_menu(update: Update, context: BotContext) -> None:
                 [button(t(lang, "settings.name_button"), callbacks.SETTINGS_NAME)],
                 [button(t(lang, "settings.timezone_button"), callbacks.SETTINGS_TIMEZONE)],
                 [button(t(lang, "settings.language_button"), callbacks.SETTINGS_LANGUAGE)],
+                [button(t(lang, "settings.export_button"), callbacks.SETTINGS_EXPORT)],
+                [button(t(lang, "settings.forget_button"), callbacks.SETTINGS_FORGET)],
             ]
         ),
     )

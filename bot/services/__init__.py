@@ -15,6 +15,7 @@ from bot.services.groups import GroupService
 from bot.services.intake import IntakeService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
+from bot.services.privacy import PrivacyPolicy, PrivacyService
 from bot.services.questions import QuestionService
 from bot.services.reminders import ReminderService
 from bot.services.roles import RoleService
@@ -34,6 +35,7 @@ class Services:
     safety: SafetyService
     questions: QuestionService
     broadcasts: BroadcastService
+    privacy: PrivacyService
 
     @classmethod
     def build(
@@ -44,6 +46,7 @@ class Services:
         alert_chat_id: int | None = None,
         realert_after: timedelta = timedelta(minutes=5),
         question_delay: tuple[int, int] = (60, 300),
+        privacy: PrivacyPolicy | None = None,
     ) -> Services:
         screener = default_screener(_beside_database(db))
         return cls(
@@ -59,6 +62,7 @@ class Services:
             ),
             questions=QuestionService(db, catalogue(), screener, coordinators, question_delay),
             broadcasts=BroadcastService(db, catalogue(), coordinators),
+            privacy=PrivacyService(db, catalogue(), coordinators, privacy),
         )
 
 

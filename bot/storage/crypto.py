@@ -7,15 +7,25 @@ MultiFernet so keys can be rotated: the first key encrypts, every key decrypts.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 log = logging.getLogger(__name__)
 
 _keyring: MultiFernet | None = None
+# One pseudonym key per Fernet key, newest first (see `pseudonym`).
+_pseudonym_keys: tuple[bytes, ...] = ()
+# HKDF's `info` label: it makes the derived key independent of the Fernet key it comes from
+# and of any other key derived from the same material with another label.
+_PSEUDONYM_INFO = b"peerbot/pseudonym/v1"
 
 
 class CryptoError(RuntimeError):
@@ -41,9 +51,44 @@ def validate_key_list(raw: str) -> str | None:
 
 def install_keyring(raw: str) -> None:
     """Make these keys the process-wide key ring used by `EncryptedText`."""
-    global _keyring
-    keys = [Fernet(k.strip().encode("ascii")) for k in raw.split(",") if k.strip()]
-    _keyring = MultiFernet(keys)
+    global _keyring, _pseudonym_keys
+    raw_keys = [k.strip() for k in raw.split(",") if k.strip()]
+    _keyring = MultiFernet([Fernet(k.encode("ascii")) for k in raw_keys])
+    _pseudonym_keys = tuple(_derive_pseudonym_key(k) for k in raw_keys)
+
+
+def _derive_pseudonym_key(fernet_key: str) -> bytes:
+    """The HMAC key for pseudonyms, derived from one Fernet key, so no second secret has to be
+    kept and backed up: HKDF-SHA256 (RFC 5869) over the Fernet key's 32 raw bytes, with its own
+    `info` label. Knowing a pseudonym key reveals nothing of the Fernet key (HKDF is one-way),
+    and the encryption never uses the derived key."""
+    material = base64.urlsafe_b64decode(fernet_key.encode("ascii"))
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PSEUDONYM_INFO).derive(
+        material
+    )
+
+
+def _hmac(key: bytes, telegram_id: int) -> str:
+    return hmac.new(key, str(int(telegram_id)).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def pseudonym(telegram_id: int) -> str:
+    """A keyed pseudonym of a Telegram id (HMAC-SHA256 under the newest key's pseudonym key,
+    64 hex characters): rows that must point at a person without naming them store this. The
+    same id always gives the same pseudonym, so a person's rows are found by an indexed lookup
+    instead of decrypting a whole table; without the key it cannot be turned back into the id
+    (or recomputed from a guessed id)."""
+    if not _pseudonym_keys:
+        raise CryptoError("no encryption key installed; call install_keyring() first")
+    return _hmac(_pseudonym_keys[0], telegram_id)
+
+
+def pseudonyms(telegram_id: int) -> tuple[str, ...]:
+    """The id's pseudonym under every installed key, newest first: rows written before a key
+    rotation still match while the older key is installed."""
+    if not _pseudonym_keys:
+        raise CryptoError("no encryption key installed; call install_keyring() first")
+    return tuple(dict.fromkeys(_hmac(key, telegram_id) for key in _pseudonym_keys))
 
 
 def load_or_create_key_file(path: Path) -> tuple[str, bool]:
@@ -68,10 +113,16 @@ def _ring() -> MultiFernet:
 
 
 def encrypt(value: str) -> str:
+    # Nothing is stored as nothing: an erased or expired text is "" in the database, which
+    # the retention job and erasure can then tell apart in SQL without decrypting anything.
+    if value == "":
+        return ""
     return _ring().encrypt(value.encode("utf-8")).decode("ascii")
 
 
 def decrypt(token: str) -> str:
+    if token == "":
+        return ""  # never a Fernet token: see `encrypt`
     try:
         return _ring().decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken:

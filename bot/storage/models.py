@@ -17,11 +17,13 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
     true,
 )
 from sqlmodel import Field, SQLModel
 
 from bot.core import clock
+from bot.storage.crypto import pseudonym
 from bot.storage.types import EncryptedText, UTCDateTime
 
 
@@ -109,6 +111,8 @@ class Member(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # When the member last downloaded their data (/mydata: at most once an hour).
+    exported_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class PeerGroup(SQLModel, table=True):
@@ -152,9 +156,10 @@ class Membership(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who did what, when: role changes, group creation and linking."""
+    """Who did what, when: role changes, group creation and linking, erasures."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
@@ -162,6 +167,9 @@ class AuditEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     subject_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     group_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    # A person the event is about without naming them (their keyed pseudonym), e.g. whose
+    # data a coordinator erased.
+    subject_ref: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class Outbox(SQLModel, table=True):
@@ -310,6 +318,7 @@ class Checkin(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("member_id", "prompt_at", name="uq_checkin_per_prompt"),
         Index("ix_checkin_member_at", "member_id", "answered_at"),
+        Index("ix_checkin_answered_at", "answered_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -330,7 +339,10 @@ class Escalation(SQLModel, table=True):
     for `concern`. Stored before anyone is alerted."""
 
     __tablename__ = "escalation"
-    __table_args__ = (Index("ix_escalation_realert", "status", "next_alert_at"),)
+    __table_args__ = (
+        Index("ix_escalation_realert", "status", "next_alert_at"),
+        Index("ix_escalation_created", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     level: str = Field(sa_column=Column(String(8), nullable=False))  # urgent | concern
@@ -358,12 +370,21 @@ class Escalation(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
     alerts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    # The author's keyed pseudonym (bot.storage.crypto.pseudonym), set when stored. Once the
+    # author's data is erased it is all that is left of them here: `author_telegram_id` is 0,
+    # and the name, the chat title of a private chat and the text are gone.
+    author_ref: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True, index=True)
+    )
+    # When the author's data was erased (the record is kept, pseudonymised, until it expires).
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class EscalationAction(SQLModel, table=True):
     """The audit trail of an escalation: who did what, when."""
 
     __tablename__ = "escalation_action"
+    __table_args__ = (Index("ix_escalation_action_at", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     escalation_id: int = Field(
@@ -391,6 +412,7 @@ class Question(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("group_id", "number", name="uq_question_number"),
         Index("ix_question_status", "status", "post_at"),
+        Index("ix_question_created", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -431,6 +453,11 @@ class QuestionAsker(SQLModel, table=True):
         )
     )
     asker: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    # The asker's keyed pseudonym: their questions are found without decrypting every row
+    # (rows stored before it existed have none, and are matched by decrypting).
+    asker_ref: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True, index=True)
+    )
 
 
 class AskMute(SQLModel, table=True):
@@ -446,6 +473,9 @@ class AskMute(SQLModel, table=True):
         )
     )
     asker: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    asker_ref: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True, index=True)
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -476,3 +506,19 @@ class Broadcast(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+# Every row that points at a person without naming them gets the keyed pseudonym as it is
+# stored, whatever code stores it: finding a person's rows (to export or erase them) is then
+# an indexed lookup, never a decryption of the whole table.
+@event.listens_for(QuestionAsker, "before_insert")
+@event.listens_for(AskMute, "before_insert")
+def _asker_pseudonym(_mapper: object, _connection: object, row: QuestionAsker | AskMute) -> None:
+    if row.asker_ref is None:
+        row.asker_ref = pseudonym(int(row.asker))
+
+
+@event.listens_for(Escalation, "before_insert")
+def _author_pseudonym(_mapper: object, _connection: object, row: Escalation) -> None:
+    if row.author_ref is None and row.author_telegram_id:
+        row.author_ref = pseudonym(row.author_telegram_id)

@@ -36,6 +36,7 @@ from bot.storage.models import (
     Rsvp,
     utcnow,
 )
+from bot.storage.privacy import PrivacyRepository
 from bot.storage.questions import BroadcastRepository, QuestionRepository
 from bot.storage.replicas import ReplicaRepository
 
@@ -134,6 +135,7 @@ class UnitOfWork:
         self.questions = QuestionRepository(self.session)
         self.broadcasts = BroadcastRepository(self.session)
         self.replicas = ReplicaRepository(self.session)
+        self.privacy = PrivacyRepository(self.session)
         return self
 
     async def __aexit__(
@@ -378,9 +380,14 @@ class AuditRepository:
         actor_id: int | None = None,
         subject_id: int | None = None,
         group_id: int | None = None,
+        subject_ref: str | None = None,
     ) -> AuditEvent:
         event = AuditEvent(
-            action=action, actor_id=actor_id, subject_id=subject_id, group_id=group_id
+            action=action,
+            actor_id=actor_id,
+            subject_id=subject_id,
+            group_id=group_id,
+            subject_ref=subject_ref,
         )
         self.session.add(event)
         return event

@@ -13,9 +13,10 @@ from tests.tgfake.people import Person
 from tests.tgfake.server import FakeBotApi
 
 # What each role can use, written out here as the specification (not read from the bot).
-MEMBER = {"start", "meetings", "checkin", "mood", "ask", "groups", "settings", "leave", "help"}
+MEMBER = {"start", "meetings", "checkin", "mood", "ask", "groups", "settings", "leave", "help",
+          "mydata", "forget"}  # fmt: skip
 FACILITATOR = MEMBER | {"newgroup", "invite", "newmeeting", "groupmood", "broadcast", "questions"}
-COORDINATOR = FACILITATOR | {"grant", "revoke", "escalations"}
+COORDINATOR = FACILITATOR | {"grant", "revoke", "escalations", "erase"}
 # Exceptions: /link is sent in a group chat (in facilitators' /help with that said, and in the
 # group chats' menu, not in private menus); /skip is offered where it applies, never listed.
 GROUP_CHAT_ONLY = {"link"}
@@ -91,6 +92,7 @@ COORDINATOR_REFUSALS = {
     "grant": "only coordinators can let members facilitate",
     "revoke": "only coordinators can take facilitation back",
     "escalations": "Only coordinators can see escalations.",
+    "erase": "only coordinators can erase a member's data",
 }
 
 
