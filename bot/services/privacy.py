@@ -280,14 +280,14 @@ class PrivacyService:
                     now - timedelta(days=policy.checkin_note_days)
                 )
             ),
-            "escalation_notes": await db.prune_in_batches(
-                lambda uow: uow.privacy.expire_escalation_notes(
-                    now - timedelta(days=policy.escalation_note_days)
-                )
-            ),
             "safety_records": await db.prune_in_batches(
                 lambda uow: uow.privacy.expire_safety_records(
                     now - timedelta(days=policy.safety_record_days)
+                )
+            ),
+            "escalation_notes": await db.prune_in_batches(
+                lambda uow: uow.privacy.expire_escalation_notes(
+                    now - timedelta(days=policy.escalation_note_days)
                 )
             ),
             "question_texts": await db.prune_in_batches(
