@@ -14,7 +14,7 @@ from bot.locales import catalogue
 from bot.services import Services
 from bot.services.meetings import MeetingDraft
 from bot.services.reminders import ReminderService
-from bot.storage.models import Outbox, utcnow
+from bot.storage.models import Outbox, PeerGroup, utcnow
 from bot.storage.uow import Database
 
 COORDINATOR = 1
@@ -73,6 +73,24 @@ async def test_reminders_go_to_each_member_in_their_own_time(db: Database) -> No
     assert f"{new_york} your time (America/New_York)" in by_chat[3]
     assert "Room 4" in by_chat[2]
     assert all(r.key.startswith(f"reminder:{meeting_id}:") for r in rows)
+
+
+async def test_a_reminder_speaks_its_readers_language_dates_included(db: Database) -> None:
+    services, group_id, meeting_id = await _setup(db)
+    async with db.uow() as uow:
+        group = await uow.session.get(PeerGroup, group_id)
+        assert group is not None
+        code = group.invite_code
+    await _member(services, 4, "Eva", "Europe/Madrid", code)
+    await services.members.set_language(4, "es")
+    due, occurrence = await _next_slot(db, meeting_id)
+    await ReminderService(db, catalogue()).tick(due)
+    by_chat = {r.chat_id: json.loads(r.payload)["text"] for r in await _outbox(db)}
+    local = occurrence.astimezone(ZoneInfo("Europe/Madrid"))
+    spanish_days = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
+    assert f"{spanish_days[local.weekday()]} {local.day} de " in by_chat[4]
+    assert local.strftime("%a %d %b") not in by_chat[4]  # not the English date
+    assert occurrence.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %d %b") in by_chat[2]
 
 
 async def test_ticks_are_idempotent(db: Database) -> None:

@@ -263,7 +263,8 @@ class BroadcastService:
                 )  # fmt: skip
             counts = await uow.outbox.counts(batch=f"bc:{broadcast_id}")
             author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
-            update = self._status(broadcast, author.language if author else "en", counts)
+            language = author.language if author else self.texts.default_language
+            update = self._status(broadcast, language, counts)
             await uow.commit()
             return update
 
@@ -291,7 +292,8 @@ class BroadcastService:
                     if broadcast.status == "sending":
                         broadcast.status = "done"
                 author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
-                update = self._status(broadcast, author.language if author else "en", counts)
+                language = author.language if author else self.texts.default_language
+                update = self._status(broadcast, language, counts)
                 if update.text[:300] != broadcast.shown:
                     updates.append(update)
             await uow.commit()

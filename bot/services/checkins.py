@@ -187,12 +187,13 @@ class CheckinService:
                     if facilitator == telegram_id or facilitator in asked:
                         continue
                     asked.add(facilitator)
+                    reader = await uow.members.by_telegram_id(facilitator)
                     await queue_notice(
                         uow,
                         self.texts,
                         event,
                         telegram_id=facilitator,
-                        language="en",
+                        language=reader.language if reader else self.texts.default_language,
                         key="checkins.talk_notice",
                         name=member.display_name,
                         link=link,

@@ -182,7 +182,7 @@ class GroupService:
                     self.texts,
                     event,
                     telegram_id=telegram_id,
-                    language=member.language if member else "en",
+                    language=member.language if member else self.texts.default_language,
                     key="groups.bot_removed",
                     group=group.name,
                 )

@@ -10,9 +10,9 @@ from bot.core.schedule import (
     DEFAULT_REMINDER_OFFSETS,
     MeetingRule,
     Repeat,
-    format_local,
     next_occurrence,
     next_reminder_slot,
+    to_local,
 )
 from bot.locales import Catalogue
 from bot.services.common import actor_for, manages_group, move_flow, onboarded_member
@@ -197,7 +197,8 @@ class MeetingService:
                 await queue_notice(
                     uow, self.texts, event, telegram_id=attendee.telegram_id,
                     language=attendee.language, key="meetings.changed_notice",
-                    title=meeting.title, time=format_local(starts, zone), timezone=zone,
+                    title=meeting.title, timezone=zone,
+                    time=self.texts.moment(attendee.language, to_local(starts, zone)),
                     place=meeting.place or "—",
                 )  # fmt: skip
                 told += 1
@@ -258,7 +259,7 @@ class MeetingService:
                         language=attendee.language,
                         key="meetings.cancelled_notice",
                         title=meeting.title,
-                        time=format_local(starts, zone),
+                        time=self.texts.moment(attendee.language, to_local(starts, zone)),
                         timezone=zone,
                     )
                     told += 1

@@ -424,7 +424,7 @@ class QuestionService:
         assert question.id is not None and group.id is not None and question.post_at is not None
         parent = await uow.questions.by_id(question.parent_id) if question.parent_id else None
         if group.chat_id is not None:
-            chats = [(group.chat_id, "en")]
+            chats = [(group.chat_id, self.texts.default_language)]
         else:
             chats = [(m.telegram_id, m.language) for m in await uow.meetings.recipients(group.id)]
         for chat_id, language in chats:
@@ -468,7 +468,7 @@ class QuestionService:
         parent = await uow.questions.by_id(question.parent_id) if question.parent_id else None
         for telegram_id in reviewers:
             reviewer = await uow.members.by_telegram_id(telegram_id)
-            lang = reviewer.language if reviewer else "en"
+            lang = reviewer.language if reviewer else self.texts.default_language
             t = self.texts.t
             key = "questions.review_follow_up" if parent else "questions.review"
             text = t(lang, key, group=group.name, text=question.text,

@@ -19,9 +19,9 @@ from bot.core.schedule import (
     MeetingRule,
     ReminderSlot,
     Repeat,
-    format_local,
     next_reminder_slot,
     reminder_due,
+    to_local,
 )
 from bot.locales import Catalogue, Markup
 from bot.storage.models import Meeting
@@ -144,15 +144,16 @@ class ReminderService:
                 ).to_json()
             rows.append((f"{base_key}:{member_id}", telegram_id, payload))
         if group.chat_id is not None:
-            place = (
-                self.texts.t("en", "reminders.place", place=meeting.place) if meeting.place else ""
-            )
-            text = self.texts.t(
-                "en",
+            # A group's chat is read by all its members: the organisation's language.
+            lang = self.texts.default_language
+            t = self.texts.t
+            place = t(lang, "reminders.place", place=meeting.place) if meeting.place else ""
+            text = t(
+                lang,
                 "reminders.chat",
                 title=meeting.title,
-                when=_when(occurrence - now, self.texts, "en"),
-                time=format_local(occurrence, meeting.timezone),
+                when=_when(occurrence - now, self.texts, lang),
+                time=self.texts.moment(lang, to_local(occurrence, meeting.timezone)),
                 timezone=meeting.timezone,
                 place=_raw(place),
             )
@@ -178,7 +179,7 @@ class ReminderService:
             title=meeting.title,
             group=group_name,
             when=_when(occurrence - now, self.texts, lang),
-            time=format_local(occurrence, zone),
+            time=self.texts.moment(lang, to_local(occurrence, zone)),
             timezone=zone,
             place=_raw(place),
         )
