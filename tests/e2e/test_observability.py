@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
 import sqlite3
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -303,6 +305,35 @@ async def test_one_server_serves_the_webhook_and_the_endpoints_on_a_shared_port(
     await ann.sees("Do you agree")
     _, samples = await probe.scrape()
     assert value(samples, "peerbot_updates_received_total", kind="message") == 1
+
+
+def _image_healthcheck() -> list[str]:
+    """The HEALTHCHECK command of deploy/Dockerfile, as Docker runs it (exec form)."""
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    found = re.search(r"^HEALTHCHECK .*?CMD (\[.*?\])$", dockerfile, re.MULTILINE | re.DOTALL)
+    assert found is not None
+    command: list[str] = json.loads(found.group(1))
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+async def test_the_images_healthcheck_passes_while_the_bot_runs_and_fails_once_it_stopped(
+    tg: FakeBotApi, start_bot: BotStarter, port: int
+) -> None:
+    async def healthcheck() -> int:
+        env = {**os.environ, "PEERBOT_HTTP_PORT": str(port)}
+        process = await asyncio.create_subprocess_exec(
+            *_image_healthcheck(),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        return await process.wait()
+
+    runtime = await start_bot(PEERBOT_HTTP_PORT=port)  # listening on 0.0.0.0, as in the image
+    assert await healthcheck() == 0
+    await runtime.stop()
+    assert await healthcheck() != 0
 
 
 async def test_a_port_in_use_stops_the_bot_with_one_line_naming_the_variable(
