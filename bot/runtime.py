@@ -97,9 +97,9 @@ class BotRuntime:
         limiter = self.application.bot.rate_limiter
         if isinstance(limiter, SharedBudgetLimiter):
             limiter.metrics = self.metrics
-        # /healthz, /readyz, /metrics (PEERBOT_HTTP_PORT); `started` once start() finished.
+        # /healthz, /readyz, /metrics (PEERBOT_HTTP_PORT), and what they say of the bot.
         self.health: HealthEndpoints | None = None
-        self.started = False
+        self.phase = "starting"
         # Set when something the bot cannot go on without stopped (polling refused, the
         # leader lease lost): `run_until_stopped` then stops the process.
         self.failed = asyncio.Event()
@@ -143,7 +143,7 @@ class BotRuntime:
         # 4. The webhook (every replica receives), with the health endpoints on its port
         #    when they share it; setWebhook.
         if self.settings.webhook is not None:
-            shared = self.health is None and self._health_shares_webhook_port()
+            shared = self._health_shares_webhook_port()
             routes = self._health_endpoints().routes() if shared else ()
             webhook = self.webhook = WebhookServer(
                 app, self.runner, self.settings.webhook, also_serve=routes
@@ -155,7 +155,7 @@ class BotRuntime:
                     "WEBHOOK_PORT", webhook.config.listen, webhook.config.port, exc
                 ) from None
             log.info("bot started (webhook)")
-        self.started = True
+        self.phase = "running"
 
     def _health_shares_webhook_port(self) -> bool:
         http = self.settings.http
@@ -172,7 +172,7 @@ class BotRuntime:
             Sources(
                 metrics=self.metrics,
                 database=lambda: app.bot_data.database,
-                started=lambda: self.started,
+                phase=lambda: self.phase,
                 leading=lambda: self.leadership is not None and self.leadership.leading,
                 ask_telegram=app.bot.get_me,
             ),
@@ -318,7 +318,7 @@ class BotRuntime:
         start, ticks are idempotent, and the outbox settles an interrupted send at next start.
         """
         app = self.application
-        self.started = False
+        self.phase = "stopping"
         if self.leadership is not None:
             await self.leadership.stop_watching()
         if self.poller is not None:

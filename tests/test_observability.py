@@ -23,7 +23,7 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 # A leader that is doing fine: everything answered a moment ago.
 HEALTHY = Facts(
-    started=True,
+    phase="running",
     leading=True,
     database_problem=None,
     figures=Figures(),
@@ -41,9 +41,10 @@ def frozen_clock() -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------ readiness
-def test_a_healthy_leader_is_ready_and_a_starting_bot_is_not() -> None:
+def test_a_healthy_leader_is_ready_and_a_starting_or_stopping_bot_is_not() -> None:
     assert reasons(HEALTHY) == []
-    assert reasons(replace(HEALTHY, started=False)) == ["starting"]
+    assert reasons(replace(HEALTHY, phase="starting")) == ["starting"]
+    assert reasons(replace(HEALTHY, phase="stopping")) == ["stopping"]
 
 
 def test_the_database_not_answering_makes_any_replica_unready() -> None:
@@ -252,7 +253,7 @@ def _endpoints(db: Database | None, *, leading: bool, ask: object = None) -> ser
         server.Sources(
             metrics=Metrics(),
             database=lambda: db,
-            started=lambda: True,
+            phase=lambda: "running",
             leading=lambda: leading,
             ask_telegram=ask_telegram,
         ),

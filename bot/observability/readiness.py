@@ -25,7 +25,8 @@ STORM_PARKED = 10
 
 @dataclass(frozen=True)
 class Facts:
-    started: bool
+    # "starting", "running" or "stopping": only a running bot is ready.
+    phase: str
     leading: bool
     # None while the database answers; else what went wrong, in a few words.
     database_problem: str | None
@@ -40,8 +41,8 @@ class Facts:
 def reasons(facts: Facts) -> list[str]:
     """Why the bot is not ready; empty when it is. Each reason is short and carries only
     counts and seconds."""
-    if not facts.started:
-        return ["starting"]
+    if facts.phase != "running":
+        return [facts.phase]
     found: list[str] = []
     if facts.database_problem is not None:
         found.append(f"database: {facts.database_problem}")

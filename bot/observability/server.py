@@ -60,7 +60,8 @@ class Sources:
 
     metrics: Metrics
     database: Callable[[], Database | None]
-    started: Callable[[], bool]
+    # "starting", "running" or "stopping".
+    phase: Callable[[], str]
     leading: Callable[[], bool]
     # A cheap request to Telegram (getMe), asked when it has been silent for a while.
     ask_telegram: Callable[[], Awaitable[object]]
@@ -172,8 +173,9 @@ class HealthEndpoints:
     async def facts(self) -> readiness.Facts:
         sources = self.sources
         metrics = sources.metrics
-        if not sources.started():
-            return readiness.Facts(False, False, None, None, None, None, None)
+        phase = sources.phase()
+        if phase != "running":
+            return readiness.Facts(phase, False, None, None, None, None, None)
         leading = sources.leading()
         db = sources.database()
         problem: str | None = "not open" if db is None else None
@@ -186,7 +188,7 @@ class HealthEndpoints:
         if leading:
             await self._ask_telegram_if_silent()
         return readiness.Facts(
-            started=True,
+            phase=phase,
             leading=leading,
             database_problem=problem,
             figures=figures,
@@ -289,7 +291,7 @@ class _BotCollector(Collector):
         yield GaugeMetricFamily(
             "peerbot_leader",
             "1 when this replica leads (handles, runs the schedule, sends), else 0",
-            value=1 if sources.started() and sources.leading() else 0,
+            value=1 if sources.phase() == "running" and sources.leading() else 0,
         )
         silent = m.seconds_since(m.telegram_answered_at)
         if silent is not None:

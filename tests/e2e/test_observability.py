@@ -213,6 +213,31 @@ async def test_ready_turns_503_while_telegram_is_unreachable_and_back_when_it_re
     assert await probe.until_ready(200) == {"ready": True, "leader": True}
 
 
+async def test_health_answers_while_the_bot_waits_for_telegram_at_start(
+    tg: FakeBotApi, start_bot: BotStarter, port: int, probe: Probe
+) -> None:
+    tg.inject("502", method="getMe", times=1_000_000)
+    starting = asyncio.create_task(
+        start_bot(PEERBOT_HTTP_PORT=port, PEERBOT_HTTP_LISTEN="127.0.0.1")
+    )
+    try:
+        await until(lambda: _answers(probe))
+        assert await probe.get("/healthz") == (200, '{"status":"ok"}')
+        assert await probe.ready() == (503, {"ready": False, "leader": False, "reason": "starting"})
+        tg._faults.clear()
+        await starting
+    finally:
+        starting.cancel()
+    assert await probe.until_ready(200) == {"ready": True, "leader": True}
+
+
+async def _answers(probe: Probe) -> bool:
+    try:
+        return (await probe.get("/healthz"))[0] == 200
+    except aiohttp.ClientConnectionError:
+        return False
+
+
 class SqliteLock:
     """Another program holding the SQLite database's write lock: the bot's database stops
     answering (as on a hung disk), until it lets go."""
