@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 log = logging.getLogger(__name__)
 
 _keyring: MultiFernet | None = None
+# The newest key alone: what `is_current` checks a token against (see `rotate`).
+_primary: Fernet | None = None
 # One pseudonym key per Fernet key, newest first (see `pseudonym`).
 _pseudonym_keys: tuple[bytes, ...] = ()
 # HKDF's `info` label: it makes the derived key independent of the Fernet key it comes from
@@ -51,9 +53,11 @@ def validate_key_list(raw: str) -> str | None:
 
 def install_keyring(raw: str) -> None:
     """Make these keys the process-wide key ring used by `EncryptedText`."""
-    global _keyring, _pseudonym_keys
+    global _keyring, _primary, _pseudonym_keys
     raw_keys = [k.strip() for k in raw.split(",") if k.strip()]
-    _keyring = MultiFernet([Fernet(k.encode("ascii")) for k in raw_keys])
+    fernets = [Fernet(k.encode("ascii")) for k in raw_keys]
+    _keyring = MultiFernet(fernets)
+    _primary = fernets[0]
     _pseudonym_keys = tuple(_derive_pseudonym_key(k) for k in raw_keys)
 
 
@@ -125,5 +129,28 @@ def decrypt(token: str) -> str:
         return ""  # never a Fernet token: see `encrypt`
     try:
         return _ring().decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken:
+        raise CryptoError("a stored value cannot be decrypted with the configured keys") from None
+
+
+def is_current(token: str) -> bool:
+    """The stored value is encrypted under the newest key (or is empty): nothing to rotate."""
+    if token == "":
+        return True
+    if _primary is None:
+        raise CryptoError("no encryption key installed; call install_keyring() first")
+    try:
+        _primary.decrypt(token.encode("ascii"))
+    except InvalidToken:
+        return False
+    return True
+
+
+def rotate(token: str) -> str:
+    """The same value encrypted under the newest key (its original timestamp kept)."""
+    if token == "":
+        return ""
+    try:
+        return _ring().rotate(token.encode("ascii")).decode("ascii")
     except InvalidToken:
         raise CryptoError("a stored value cannot be decrypted with the configured keys") from None
