@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,8 +41,27 @@ async def schema_revision(engine: AsyncEngine) -> list[str]:
         return []
 
 
+def create_private_sqlite_file(engine: AsyncEngine) -> None:
+    """Create a new SQLite database file readable and writable by its owner only (0600), before
+    SQLite creates it with the process's umask (often world-readable): it holds everything the
+    bot keeps. SQLite gives the -wal and -shm files the database file's permissions. An
+    existing file is left as the operator made it."""
+    if engine.dialect.name != "sqlite":
+        return
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    if file.exists():
+        return
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process made it first
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Bring the schema up to date on this engine (safe to run at every start)."""
+    create_private_sqlite_file(engine)
     if await schema_revision(engine) == [SCHEMA_HEAD]:
         return
 
