@@ -1,0 +1,111 @@
+"""The safety path as a service: a crisis message becomes an escalation, the coordinators are
+paged once, paged again while nobody acknowledges, and only coordinators see or settle it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.core.handling import UpdateTicket, handling_update
+from bot.services import Services
+from bot.services.errors import InvalidInput, NotFound
+from bot.storage.models import Outbox, utcnow
+from bot.storage.uow import Database
+
+CORA, CARL = 1, 2  # coordinators
+MEMBER, STRANGER = 10, 11
+URGENT = "i want to kill myself tonight, i have the pills here"
+
+
+async def _alerts(db: Database) -> list[tuple[int, str]]:
+    async with db.uow(read_only=True) as uow:
+        rows = (await uow.session.execute(select(Outbox).where(Outbox.kind == "alert"))).scalars()
+        return [(r.chat_id, json.loads(r.payload)["text"]) for r in rows]
+
+
+async def _screen(services: Services, text: str, update_id: int | None = None) -> int | None:
+    async def go() -> int | None:
+        flagged = await services.safety.screen(
+            author_id=MEMBER, author_name="Mo", chat_id=MEMBER, chat_title=None,
+            text=text, language="en",
+        )  # fmt: skip
+        return flagged.escalation_id
+
+    if update_id is None:
+        return await go()
+    with handling_update(UpdateTicket(update_id)):
+        return await go()
+
+
+@pytest.fixture
+def services(db: Database) -> Services:
+    return Services.build(db, frozenset({CORA, CARL}), realert_after=timedelta(minutes=5))
+
+
+async def test_an_urgent_message_pages_every_coordinator_once(
+    db: Database, services: Services
+) -> None:
+    escalation = await _screen(services, URGENT)
+    assert escalation is not None
+    alerts = await _alerts(db)
+    assert sorted(chat for chat, _ in alerts) == [CORA, CARL]
+    # The same member writing again while it is open joins it: nobody is paged twice.
+    assert await _screen(services, URGENT + " really") == escalation
+    assert len(await _alerts(db)) == 2
+
+
+async def test_an_update_handled_again_is_screened_into_the_same_escalation(
+    db: Database, services: Services
+) -> None:
+    first = await _screen(services, URGENT, update_id=500)
+    again = await _screen(services, URGENT, update_id=500)
+    assert first == again
+    assert len(await _alerts(db)) == 2
+    assert [action for action, _ in await services.safety.trail(first or 0)] == ["created"]
+
+
+async def test_ordinary_words_page_nobody(db: Database, services: Services) -> None:
+    assert await _screen(services, "see you all on thursday, I'll bring biscuits") is None
+    assert await _alerts(db) == []
+
+
+async def test_nobody_acknowledging_pages_again_until_someone_does(
+    db: Database, services: Services
+) -> None:
+    escalation = await _screen(services, URGENT)
+    assert escalation is not None
+    now = utcnow()
+    assert await services.safety.tick(now + timedelta(minutes=4)) == 0
+    assert await services.safety.tick(now + timedelta(minutes=6)) == 1
+    assert len(await _alerts(db)) == 4
+    view = await services.safety.acknowledge(CORA, escalation)
+    assert view.status == "acknowledged"
+    assert await services.safety.tick(now + timedelta(minutes=30)) == 0
+    assert len(await _alerts(db)) == 4
+    trail = await services.safety.trail(escalation)
+    assert trail == [("created", None), ("realerted", None), ("acknowledged", CORA)]
+
+
+async def test_only_coordinators_see_and_settle_escalations(
+    db: Database, services: Services
+) -> None:
+    escalation = await _screen(services, URGENT)
+    assert escalation is not None
+    with pytest.raises(NotFound):
+        await services.safety.acknowledge(STRANGER, escalation)
+    with pytest.raises(NotFound):
+        await services.safety.resolve(STRANGER, escalation, "called them")
+    with pytest.raises(NotFound):
+        await services.safety.open_escalations(STRANGER)
+    with pytest.raises(NotFound):  # a coordinator asking about one that does not exist
+        await services.safety.acknowledge(CORA, escalation + 100)
+    assert [e.id for e in await services.safety.open_escalations(CARL)] == [escalation]
+    with pytest.raises(InvalidInput):
+        await services.safety.resolve(CARL, escalation, "   ")
+    view = await services.safety.resolve(CARL, escalation, "Spoke with them; safe for tonight.")
+    assert view.status == "resolved"
+    assert await services.safety.open_escalations(CARL) == []
+    assert [a for a, _ in await services.safety.trail(escalation)] == ["created", "resolved"]
