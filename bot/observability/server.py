@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -52,6 +52,8 @@ DATABASE_SECONDS = 3.0
 TELEGRAM_SECONDS = 5.0
 ASK_TELEGRAM_EVERY = 10.0
 JSON = "application/json"
+# The classic text format (what generate_latest writes), which every Prometheus reads.
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ class HealthEndpoints:
     async def _metrics(self, request: web.Request) -> web.Response:
         self._scraped = await self._read_figures()
         output = generate_latest(self.registry)
-        return web.Response(body=output, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=output, headers={"Content-Type": PROMETHEUS_TEXT})
 
     # -- what they read --------------------------------------------------------------
     async def facts(self) -> readiness.Facts:
