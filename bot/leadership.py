@@ -118,6 +118,7 @@ class Leadership:
         self._renewed_at: datetime | None = None
         self._started_at = clock()
         self._task: asyncio.Task[None] | None = None
+        self._electing: asyncio.Task[None] | None = None
 
     async def check(self) -> bool:
         """One round: say we are alive, see who else is, take or keep the lease."""
@@ -193,9 +194,25 @@ class Leadership:
                 return
             if leading and not was_leading:
                 log.info("this replica leads now")
-                await on_elected()
+                # Taking up the leader's work may wait for Telegram: renewing goes on meanwhile.
+                self._electing = asyncio.create_task(self._take_up(on_elected, on_lost))
+
+    @staticmethod
+    async def _take_up(
+        on_elected: Callable[[], Awaitable[None]], on_lost: Callable[[], None]
+    ) -> None:
+        try:
+            await on_elected()
+        except Exception as exc:  # a leader that cannot do its work must not hold the lease
+            log.critical("could not take up the leader's work: %s", type(exc).__name__)
+            on_lost()
 
     async def stop_watching(self) -> None:
+        electing, self._electing = self._electing, None
+        if electing is not None and not electing.done():
+            electing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await electing
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -4,6 +4,7 @@ Runs on SQLite and PostgreSQL (the lease and the claims are plain compare-and-se
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -113,3 +114,39 @@ async def test_recovery_leaves_a_live_replicas_sends_alone(db: Database) -> None
     await Dispatcher(db, bot=None, owner="dead")._settle(b, "sent", message_id=2)  # type: ignore[arg-type]
     async with db.uow() as uow:
         assert await uow.outbox.counts() == {"sent": 1, "ambiguous": 1, "pending": 1}
+
+
+async def test_a_standby_takes_up_the_work_when_the_leader_hands_over(db: Database) -> None:
+    leader = Leadership(db, shared=True, renew_seconds=0.05)
+    standby = Leadership(db, shared=True, renew_seconds=0.05)
+    _elsewhere(leader)
+    assert await leader.check()
+    assert not await standby.check()
+    elected = asyncio.Event()
+
+    async def take_up() -> None:
+        elected.set()
+
+    standby.watch(take_up, on_lost=lambda: None)
+    try:
+        await asyncio.sleep(0.2)
+        assert not elected.is_set()
+        await leader.hand_over()
+        await asyncio.wait_for(elected.wait(), 5)
+        assert standby.sure()
+    finally:
+        await standby.hand_over()
+
+
+async def test_a_leader_that_cannot_take_up_its_work_lets_go(db: Database) -> None:
+    leader = Leadership(db, shared=True, renew_seconds=0.05)
+    lost = asyncio.Event()
+
+    async def fails() -> None:
+        raise RuntimeError("no Telegram")
+
+    leader.watch(fails, on_lost=lost.set)
+    try:
+        await asyncio.wait_for(lost.wait(), 5)
+    finally:
+        await leader.hand_over()
