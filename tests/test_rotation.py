@@ -103,7 +103,8 @@ async def test_rotate_key_under_live_traffic_loses_and_corrupts_nothing(
     report = await rotate_keys(db, batch=25)
     stop.set()
     await writer
-    assert report.total > MEMBERS * 3  # names, drafts, notes, and the rest
+    # Names, drafts, notes and the rest: rotated, or already rewritten by the bot meanwhile.
+    assert report.total + report.current >= MEMBERS * 3 + 4
     assert len(names) > 0  # the traffic really ran alongside
 
     again = await rotate_keys(db, batch=25)  # resumable: a second run finds nothing to do

@@ -237,22 +237,23 @@ class PrivacyRepository:
         out = [
             q for q in rows if q.status == "approved" and q.post_at is not None and q.post_at <= now
         ]
+        posted = [q.id for q in out if q.id is not None]
         gone = [q.id for q in rows if q not in out and q.id is not None]
-        for question in out:
-            # Posted: it stays in the group (its number, its thread), linked to no one, its
-            # words no longer kept here. The copies' delivery records keep only their place.
-            question.text = ""
-            copies = col(Outbox.key).startswith(f"question:{question.id}:")
+        # Posted: it stays in the group (its number, its thread), linked to no one, its words
+        # no longer kept here. The copies' delivery records keep only their place.
+        for chunk in _chunks(posted):
+            await self.session.execute(
+                update(Question).where(col(Question.id).in_(chunk)).values(text="")
+            )
+            copies = _copies_of(chunk)
             await self.session.execute(
                 update(Outbox)
                 .where(copies, col(Outbox.status) == "pending")
                 .values(status="cancelled")
             )
             await self.session.execute(update(Outbox).where(copies).values(payload="{}"))
-        for question_id in gone:
-            await self.session.execute(
-                delete(Outbox).where(col(Outbox.key).startswith(f"question:{question_id}:"))
-            )
+        for chunk in _chunks(gone):
+            await self.session.execute(delete(Outbox).where(_copies_of(chunk)))
         await self.session.execute(
             delete(QuestionAsker).where(col(QuestionAsker.question_id).in_(ids))
         )
@@ -482,6 +483,16 @@ class PrivacyRepository:
         if where:
             stmt = stmt.where(and_(*where))
         return int((await self.session.execute(stmt)).scalar_one())
+
+
+def _chunks(ids: Sequence[int], size: int = 200) -> list[list[int]]:
+    return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
+
+
+def _copies_of(question_ids: Sequence[int]) -> Any:
+    """The delivery records of these questions (posts, review cards): one scan of the outbox
+    for many questions, rather than one each."""
+    return or_(*(col(Outbox.key).startswith(f"question:{q}:") for q in question_ids))
 
 
 def _stored(column: Any) -> Any:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Table, Text, select, type_coerce, update
+from sqlalchemy import Column, Table, Text, bindparam, select, type_coerce, update
 from sqlmodel import SQLModel
 
 from bot.storage.crypto import CryptoError, decrypt, is_current, pseudonym, rotate
@@ -43,7 +43,6 @@ class Rotation:
 
     rotated: dict[str, int] = field(default_factory=dict)
     current: int = 0  # values already under the newest key
-    raced: int = 0  # values the bot changed while they were being rotated (left as it wrote)
     pseudonyms: int = 0
 
     @property
@@ -60,6 +59,16 @@ def encrypted_tables() -> list[tuple[Table, Column[Any], list[Column[Any]]]]:
             (key,) = table.primary_key.columns
             found.append((table, key, columns))
     return found
+
+
+def _compare_and_set(table: Table, key: Column[Any], column: Column[Any]) -> Any:
+    """Replace a stored token only if it is still the one read: a value the bot rewrote in
+    between (already under the newest key) is left as the bot wrote it."""
+    return (
+        update(table)
+        .where(key == bindparam("b_key"), _raw(column) == bindparam("b_old", type_=Text))
+        .values({column.name: bindparam("b_new", type_=Text)})
+    )
 
 
 def _raw(column: Column[Any]) -> Any:
@@ -84,21 +93,19 @@ async def rotate_keys(
                 if after is not None:
                     stmt = stmt.where(key > after)
                 rows = (await uow.session.execute(stmt.limit(batch))).all()
-                for row in rows:
-                    for index, column in enumerate(columns, start=1):
+                for index, column in enumerate(columns, start=1):
+                    changes = []
+                    for row in rows:
                         token = row[index]
                         if token is None or is_current(token):
                             report.current += token is not None
-                            continue
-                        result = await uow.session.execute(
-                            update(table)
-                            .where(key == row[0], _raw(column) == token)
-                            .values({column.name: type_coerce(rotate(token), Text)})
-                        )
-                        if getattr(result, "rowcount", 0):
-                            report.rotated[table.name] += 1
                         else:
-                            report.raced += 1
+                            changes.append(
+                                {"b_key": row[0], "b_old": token, "b_new": rotate(token)}
+                            )
+                    if changes:  # one statement, executed for every change (executemany)
+                        await uow.session.execute(_compare_and_set(table, key, column), changes)
+                        report.rotated[table.name] += len(changes)
                 report.pseudonyms += await _repseudonymise(uow, table, key, rows)
                 await uow.commit()
             if rows:
