@@ -144,7 +144,13 @@ async def test_monitoring_sees_a_healthy_bot_and_its_counters_move_without_revea
     async def moved() -> bool:
         nonlocal text, after
         text, after = await probe.scrape()
-        return value(after, "peerbot_sends_total", source="outbox", result="sent") >= 1
+        # The alert went out, and every update stored has been handled (a handler may still
+        # be running when its reply arrives).
+        received = sum(v for (n, _), v in after.items() if n == "peerbot_updates_received_total")
+        return (
+            value(after, "peerbot_sends_total", source="outbox", result="sent") >= 1
+            and value(after, "peerbot_updates_handled_total") == received
+        )
 
     after: Samples = {}
     await until(moved)
