@@ -45,6 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     trainer.add_argument("--data", type=Path, default=Path("tests/data"),
                          help="folder with the labelled .jsonl sets")  # fmt: skip
     trainer.add_argument("--version", required=True, help="the model's version, e.g. 2026.11-1")
+    trainer.add_argument(
+        "--shared", type=Path, default=None,
+        help="the shared folder with the real training text (default: ../shared beside the "
+        "repository); see bot/locales/lexicon/MODEL_CARD.md",
+    )  # fmt: skip
+    trainer.add_argument("--output", type=Path, default=None,
+                         help="where to save the model (default: the shipped one)")  # fmt: skip
+    trainer.add_argument(
+        "--apart", type=Path, default=None, metavar="DIR",
+        help="also save, in DIR, the models trained without each real file that is also used "
+        "to judge the screener (C-SSRS), to measure the screener on it honestly",
+    )  # fmt: skip
     dead = sub.add_parser(
         "deadletters", help="list updates kept as dead letters (or --replay one after a fix)"
     )
@@ -67,12 +79,29 @@ def main(argv: list[str] | None = None) -> int:
 
     if command == "train-screener":
         from bot.core.screening_model import MODEL_PATH
-        from bot.core.screening_training import TRAINING_FILES, train_from_files
+        from bot.core.screening_training import (
+            DEFAULT_SHARED,
+            TRAINING_FILES,
+            train_from_files_keeping_apart,
+        )
 
-        stage, figures = train_from_files([args.data / name for name in TRAINING_FILES],
-                                          args.version)  # fmt: skip
-        stage.save(MODEL_PATH)
-        print(f"saved {MODEL_PATH} (version {stage.version})")
+        shared = args.shared or DEFAULT_SHARED
+        try:
+            stage, figures, apart = train_from_files_keeping_apart(
+                [args.data / name for name in TRAINING_FILES], args.version, shared
+            )
+        except FileNotFoundError as error:
+            print(f"peerbot: the real training text is missing: {error}", file=sys.stderr)
+            return 2
+        output = args.output or MODEL_PATH
+        stage.save(output)
+        print(f"saved {output} (version {stage.version})")
+        if args.apart is not None:
+            args.apart.mkdir(parents=True, exist_ok=True)
+            for name, without in apart.items():
+                path = args.apart / f"without-{Path(name).stem}.json"
+                without.save(path)
+                print(f"saved {path} (trained without {name})")
         print("on files each model did not see, the model alone:")
         for name, value in figures.items():
             print(f"  {name}: {value:.3f}")

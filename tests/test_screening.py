@@ -577,3 +577,71 @@ def test_round_eight_examples(text: str, level: str) -> None:
 )
 def test_spanish_review_examples(text: str, level: str) -> None:
     assert lexicon_alone().screen(text, "es").level.label == level
+
+
+# Issue 12: families of mistakes on real people's words (written for this test, not copied).
+@pytest.mark.parametrize(
+    ("text", "lang", "level"),
+    [
+        # someone else is the subject, or suicide is the topic: a human looks, nobody is paged
+        ("if you commit suicide it will hurt everyone who loves you", "en", "concern"),
+        ("do you want to die or do you want the pain to stop?", "en", "concern"),
+        ("no one should ever commit suicide over a job", "en", "concern"),
+        ("find a therapist who has worked with suicidal thoughts", "en", "concern"),
+        ("he told me to kill myself in the comments", "en", "concern"),
+        ("we are all going to die someday, so enjoy the cake", "en", "concern"),
+        # ... but the writer nearer, or the writer named, is the writer
+        ("you know what, i want to die", "en", "urgent"),
+        ("they make me feel worthless and i want to die", "en", "urgent"),
+        ("im going to commit suicide tonight", "en", "urgent"),
+        ("my suicidal thoughts are back tonight", "en", "urgent"),
+        ("if you see this, i want to die and i have the pills", "en", "urgent"),
+        # the phrase itself denied, or hyperbole about a cause
+        ("i don t want to die, i want this week to end", "en", "concern"),
+        ("i ll never kill myself, dont worry about that", "en", "concern"),
+        ("this playlist makes me want to die", "en", "concern"),
+        ("id probably kill myself if they cancel the show", "en", "concern"),
+        ("do not commit suicide, we love you", "en", "concern"),
+        ("im not considering killing myself, i just feel low", "en", "concern"),
+        # wanting to die said other ways, hating oneself, asking how easy dying is
+        ("i hate myself so much", "en", "concern"),
+        ("honestly i would like to die", "en", "concern"),
+        ("how easy is it to die by pills", "en", "concern"),
+        # things that die, and dying of something harmless
+        ("my phone is about to die, text me later", "en", "none"),
+        ("i nearly died of embarrassment at the meeting", "en", "none"),
+        # lowering undone only by what is said near the match, not anywhere in a long post
+        (
+            "my friend said she wants to die. we talked for an hour. she has a therapist. "
+            "she is seeing her on monday. we went for a walk. what should i say right now",
+            "en",
+            "concern",
+        ),
+        ("my friend said she wants to die and she is not answering", "en", "urgent"),
+        # Spanish first person: infinitives, gerunds, hating oneself, disappearing
+        ("quiero desaparecer y ya", "es", "concern"),
+        ("me odio a mi mismo", "es", "concern"),
+        ("otra vez queriéndome matar", "es", "concern"),
+        ("a veces quiero dormir y nunca más despertar", "es", "concern"),
+        ("planeo matarme el viernes", "es", "urgent"),
+        ("no quiero morir, quiero que pare", "es", "concern"),
+        ("no quiero vivir en esta ciudad", "es", "none"),
+        ("un día como hoy murió mi cantante favorito", "es", "none"),
+    ],
+)
+def test_real_text_families(text: str, lang: str, level: str) -> None:
+    assert lexicon_alone().screen(text, lang).level.label == level
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("i don t want to", ["i", "dont", "want", "to"]),
+        ("i m fine, it s ok, i ll go", ["im", "fine", "its", "ok", "ill", "go"]),
+        ("a t shirt", ["a", "t", "shirt"]),
+    ],
+)
+def test_an_apostrophe_typed_as_a_space_is_joined(text: str, words: list[str]) -> None:
+    from bot.core.screening import normalise_words
+
+    assert normalise_words(text) == words

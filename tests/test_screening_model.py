@@ -4,12 +4,14 @@ in the repository trains (see bot/core/screening_model.py)."""
 from __future__ import annotations
 
 import json
+import math
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.core.screening import Level, Screener, default_screener, load_lexicons
+from bot.core.screening import Level, Lexicon, Screener, default_screener, load_lexicons
 from bot.core.screening_model import (
     FEATURES_VERSION,
     MODEL_PATH,
@@ -18,7 +20,7 @@ from bot.core.screening_model import (
     file_digest,
     train,
 )
-from bot.core.screening_training import TRAINING_FILES, example
+from bot.core.screening_training import DEFAULT_SHARED, SHARED_FILES, TRAINING_FILES, example
 
 DATA = Path(__file__).parent / "data"
 
@@ -30,7 +32,15 @@ def _rows(name: str) -> list[dict[str, str]]:
 def test_the_shipped_model_was_trained_on_the_data_as_it_is_now() -> None:
     """Editing a labelled set without retraining (`peerbot train-screener`) fails here."""
     stage = LearnedStage.load()
-    assert stage.trained_on == {name: file_digest(DATA / name) for name in TRAINING_FILES}
+    own = {name: digest for name, digest in stage.trained_on.items() if "/" not in name}
+    assert own == {name: file_digest(DATA / name) for name in TRAINING_FILES}
+    # The real text read from the shared folder: only files it may learn from, as they are now
+    # (checked where this machine has the shared folder).
+    shared = {name.removeprefix("shared/") for name in stage.trained_on if "/" in name}
+    assert shared <= set(SHARED_FILES)
+    if DEFAULT_SHARED.is_dir():
+        for name in shared:
+            assert stage.trained_on[f"shared/{name}"] == file_digest(DEFAULT_SHARED / name)
     # The sealed sets measure it; learning from them would make those figures meaningless.
     assert not any(name in stage.trained_on for name in (
         "screening_holdout.jsonl", "screening_gate.jsonl", "screening_ordinary.jsonl"))  # fmt: skip
@@ -102,13 +112,22 @@ def test_training_is_deterministic_and_learns_wording_no_lexicon_has() -> None:
     second, _ = train(_toy_data(), "toy")
     assert first.to_json() == second.to_json()
     assert set(figures) == {"urgent_recall", "crisis_recall", "ordinary_paging", "ordinary_review"}
-    screener = Screener({}, learned=first)  # no lexicon at all: only what it learned
+    # No lexicon phrase at all, only what it learned; "rope" is a risk cue a person can see.
+    screener = Screener({"en": Lexicon.from_toml({"cues": ["rope"]}, "en")}, learned=first)
     urgent = screener.screen("the rope is ready, goodbye", "en")
     assert urgent.level is Level.URGENT
     assert urgent.matches[0].learned
     assert urgent.matches[0].category == "plan_or_means"
     assert "rope" in urgent.matches[0].phrase  # the words that weighed most
     assert screener.screen("i hope i dont wake up", "en").level is Level.CONCERN
+    # The same score with no risk cue in the message: review, not a page, unless the score is
+    # above what any ordinary message scored (`alone`; in this toy data, it is).
+    assert Screener({}, learned=first).screen("the rope is ready, goodbye").level is Level.URGENT
+    strict = LearnedStage(first.version, replace(first.urgent, alone=math.inf), first.crisis,
+                          first.categories)  # fmt: skip
+    uncued = Screener({}, learned=strict).screen("the rope is ready, goodbye", "en")
+    assert uncued.level is Level.CONCERN
+    assert uncued.matches[0].reason == "no_cue"
     assert screener.screen("made soup, see you thursday", "en").level is Level.NONE
 
 
@@ -149,3 +168,12 @@ def test_the_words_shown_for_a_learned_match_are_the_same_in_every_process() -> 
         for seed in ("1", "2", "3")
     }  # fmt: skip
     assert len(outputs) == 1
+
+
+def test_of_the_real_evaluation_sets_only_c_ssrs_is_learned_from() -> None:
+    """The other real sets are for judging the screener only (their README says so)."""
+    assert [n for n in SHARED_FILES if n.startswith("eval/")] == [
+        "eval/real/cssrs_reddit_users.jsonl"
+    ]
+    # Schema-Guided Dialogue (CC BY-SA) is left out: no ShareAlike term reaches the weights.
+    assert not any("sgd" in name for name in SHARED_FILES)

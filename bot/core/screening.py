@@ -15,10 +15,19 @@ repeated for emphasis ("dieeee") or by mistake, apostrophes, and filler words th
 phrase ("want to just die"). Ordinary idioms ("this homework is killing me") are removed before
 matching. Negation is deliberately *not* understood: "I'm not okay, I want to die" is urgent,
 and when in doubt the screener errs towards a human looking. Only a few unmistakable markers in
-the same clause (a joke, a film, a game, a dream, "i'd never do it": `softeners`) lower an
-urgent match, to concern and never to none, and not when the message says it is meant or names
-a time that is now. Lowering says why (`Match.reason`): the past, someone else (undone when the
-message says it is happening now), or such a marker.
+the same clause (a joke, a film, a game, a dream, "i'd never do it", the phrase itself denied
+("i don't want to die"), hyperbole about a cause ("this song makes me want to die"):
+`softeners`) lower an urgent match, to concern and never to none, and not when the message says
+it is meant or names a time that is now (near the match: a few clauses either side). Lowering
+says why (`Match.reason`): the past, someone else (undone when the message says it is happening
+now), or such a marker. Someone else is a phrase near the match ("my friend said"), a subject
+just before it that is not the writer ("if you commit suicide", "do you want to die"), or words
+for suicide itself with no writer named ("no one should commit suicide"); see `subjects` and
+`topics` in the lexicons.
+
+The learned second stage (`screening_model`) may raise what the lexicon found; what it raises
+alone, on a message with no lexicon match and no risk cue word (`cues`), goes to review, not a
+page, unless its score is above what ordinary text of any kind scores (`LinearScore.alone`).
 
 Pure Python; no I/O except reading lexicon files when asked to (and `default_screener`, which
 keeps what it built on disk: `screening_cache`). Fast enough for every message: most text is
@@ -57,7 +66,8 @@ class Match:
     phrase: str  # the normalised words that matched
     lowered: bool = False
     # Why it was lowered: "past", "others" (someone else), "soft" (a joke, a film, a dream, "i'd
-    # never"); "" if it was not.
+    # never", "makes me want to die"), "no_cue" (the learned stage alone, on a message with no
+    # risk cue: review, not a page); "" if it was not.
     reason: str = ""
     # Found by the learned second stage rather than a lexicon phrase: `phrase` then holds the
     # words that weighed most.
@@ -110,6 +120,14 @@ _NUMBER = re.compile(
     r"(?<![^ ])0*([0-9]+)(mg|ml|mcg|g|x|s|am|pm|h|hr|hrs|min|mins|k|th|st|nd|rd)?(?![^ ])"
 )
 NUMBER_MARKERS = frozenset({"#", "##"})
+# An apostrophe typed as a space ("don t", "i m", "i ll": some keyboards, and text copied from
+# where apostrophes were stripped): joined as the lexicon writes it ("dont", "im", "ill").
+_SPACED_CONTRACTION = re.compile(
+    r"(?<![^ ])(don|can|won|didn|doesn|isn|wasn|aren|weren|couldn|wouldn|shouldn|haven|hasn"
+    r"|hadn|ain|i|you|he|she|it|we|they|that|there|what|who) (t|m|ll|d|ve|re|s)(?![^ ])"
+)
+_CONTRACTION_ENDS = (" t", " m", " ll", " d", " ve", " re", " s")
+_CONTRACTION_TAILS = tuple(f"{tail} " for tail in _CONTRACTION_ENDS)
 
 
 def _number(match: re.Match[str]) -> str:
@@ -147,7 +165,11 @@ def normalise_words(text: str) -> list[str]:
         # Leetspeak only in words that have a letter (k1ll, d!e, $uicide); then other digits go.
         text = _NUMBER.sub(_number, text)
         text = _NON_LETTER.sub("", _LETTERLESS.sub("", text).translate(_LEET))
-    return _REPEATS.sub("", text).split()
+    text = _REPEATS.sub("", text)
+    # (Rare: looked for with plain substring tests, much faster than any regex search.)
+    if any(tail in text for tail in _CONTRACTION_TAILS) or text.endswith(_CONTRACTION_ENDS):
+        text = _SPACED_CONTRACTION.sub(r"\1\2", text)
+    return text.split()
 
 
 def clauses(text: str) -> list[str]:
@@ -494,6 +516,18 @@ class Lexicon:
     # (never to none), unless the message says it is meant (`serious`: "not joking").
     softener_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
     serious_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
+    # Who does it: the nearest of these words just before an urgent match about the writer
+    # (`others_lowerable` rules) says whether the writer is its subject ("i", "me") or someone
+    # else ("if you commit suicide", "do you want to die", "anyone committing suicide").
+    self_subjects: frozenset[str] = frozenset()
+    other_subjects: frozenset[str] = frozenset()
+    # Words a coordinator can see as a risk cue ("pills", "tonight", "goodbye"): the learned
+    # stage alone pages only for a message holding one (else it goes to review).
+    cues: frozenset[str] = frozenset()
+    # Words for the subject itself ("commit suicide", "suicidal thoughts"): a match on one of
+    # these is the writer's only with the writer named before it in its clause ("i", "my");
+    # otherwise it is talk about suicide ("no one should commit suicide"), lowered like `others`.
+    topic_phrases: _Phrases = field(default_factory=_Phrases, repr=False, compare=False)
 
     @property
     def idioms(self) -> re.Pattern[str] | None:
@@ -543,7 +577,18 @@ class Lexicon:
             pieces = [self.filler_phrases.pattern] if self.filler_phrases is not None else []
             pieces += [r"(?<!\S)" + re.escape(p) + r"(?!\S)" for p in multi]
             self.filler_phrases = _regex("|".join(pieces))
+        cues = data.get("cues", [])
+        assert isinstance(cues, list)
+        self.cues = self.cues | {w for item in cues for w in normalise_words(str(item))}
+        subjects = data.get("subjects", {})
+        assert isinstance(subjects, dict)
+        for key, attr in (("self", "self_subjects"), ("other", "other_subjects")):
+            listed = subjects.get(key, [])
+            assert isinstance(listed, list)
+            named = {w for item in listed for w in normalise_words(str(item))}
+            setattr(self, attr, getattr(self, attr) | named)
         for key, quick in (
+            ("topics", self.topic_phrases),
             ("others", self.others_phrases),
             ("imminent", self.imminent_phrases),
             ("softeners", self.softener_phrases),
@@ -662,12 +707,18 @@ class Screener:
         every = message_words(text)
         if not every:
             return Screening(Level.NONE)
-        for words in every:
+        # Which clause each lowered phrase match is in: what may undo its lowering is looked for
+        # near it (`_raise_again`), not anywhere in a long message.
+        where: dict[int, int] = {}
+        for place, words in enumerate(every):
             for lexicon in lexicons:
                 # Most clauses have no word that any rule needs (nearly always so for the other
                 # languages): ruled out by one set operation, before building anything.
                 if lexicon.rule_words is None or not lexicon.rule_words.isdisjoint(words):
-                    matches += self._screen_clause(words, lexicon)
+                    for match in self._screen_clause(words, lexicon):
+                        if match.lowered:
+                            where[id(match)] = place
+                        matches.append(match)
         if not any(m.level is Level.URGENT for m in matches):
             everything = set().union(*every)
             for lexicon in lexicons:
@@ -680,7 +731,7 @@ class Screener:
         if not matches:
             return Screening(Level.NONE)
         if any(m.reason in ("others", "soft") for m in matches):
-            matches = _raise_again(matches, every, lexicons)
+            matches = _raise_again(matches, where, every, lexicons)
         level = max(m.level for m in matches)
         return Screening(level, tuple(_unique(matches)))
 
@@ -693,15 +744,31 @@ class Screener:
         if not judgement.is_crisis:
             return None
         level, reason = Level.CONCERN, ""
-        if judgement.is_urgent:
+        # In a long post (many clauses), one lowered phrase or one "lol" says nothing about the
+        # rest: there the score stands, if the lexicon found something a person can see.
+        long_post = len(every) > LONG_POST and any(not m.lowered for m in matches)
+        if judgement.is_urgent and not long_post:
             if any(m.lowered for m in matches):
                 # What the lexicon lowered on purpose (the past, someone else, a joke) stays
                 # lowered: the model has no better idea of who or when.
                 reason = next(m.reason for m in matches if m.lowered)
             elif any(_any(lexicon.softener_phrases, every) for lexicon in lexicons):
                 reason = "soft"  # a joke, a film, "lol": as for the lexicon's own matches
+            elif (
+                not matches
+                and judgement.urgent < stage.urgent.alone
+                and not any(
+                    not lexicon.cues.isdisjoint(words) for words in every for lexicon in lexicons
+                )
+            ):
+                # A score alone, with no risk cue a person can see in the message (no lexicon
+                # match, no cue word), is for a coordinator to look at, not to be paged for
+                # (unless it is far above what ordinary text of any kind scores: `alone`).
+                reason = "no_cue"
             else:
                 level = Level.URGENT
+        elif judgement.is_urgent:
+            level = Level.URGENT
         if level <= max((m.level for m in matches), default=Level.NONE):
             return None
         category, evidence = stage.explain(judgement)
@@ -728,7 +795,12 @@ class Screener:
                 words = lexicon.idiom_phrases.sub(" _ ", kept).split()
             plain.append(words)
         per_clause = [(set(w), " " + " ".join(w) + " ") for w in plain]
-        whole = [(set().union(*plain), " " + " | ".join(" ".join(w) for w in plain) + " ")]
+        # "Anywhere in the message" is a few clauses running: in a long post, words far apart
+        # are not one statement.
+        spans = [
+            plain[i : i + MESSAGE_SCOPE] for i in range(max(1, len(plain) - MESSAGE_SCOPE + 1))
+        ]
+        whole = [(set().union(*s), " " + " | ".join(" ".join(w) for w in s) + " ") for s in spans]
         lowering: bool | None = None  # searched for only when it would lower a match
         others: bool | None = None
         found: list[Match] = []
@@ -793,6 +865,10 @@ class Screener:
                     if others is None:
                         others = lexicon.others_phrases.spans(words, kept)
                     reason = "others" if _near(others, hit, " " + kept) else ""
+                    if not reason and (
+                        _someone_else(spaced, hit, lexicon) or _topic(spaced, hit, lexicon)
+                    ):
+                        reason = "others"
                 if not reason:
                     if soft is None:  # fillers ("lol") kept: they say it is a joke
                         soft = _any(lexicon.softener_phrases, [words])
@@ -828,24 +904,81 @@ def _near(spans: list[tuple[int, int]], hit: re.Match[str], text: str) -> bool:
     return False
 
 
+# How far before a match its subject is looked for, in words ("if you (really) commit suicide",
+# "i dont think you want to die").
+SUBJECT_BEFORE = 4
+
+
+def _someone_else(spaced: str, hit: re.Match[str], lexicon: Lexicon) -> bool:
+    """Whether the match's subject is someone other than the writer: the nearest subject word
+    just before it is another person's ("you", "anyone", "we"), and the match itself names
+    no first person. The writer ("i", "me", "my") nearer, or no subject word, is the writer."""
+    if not lexicon.other_subjects or not lexicon.self_subjects.isdisjoint(hit.group(0).split()):
+        return False
+    for word in reversed(spaced[: hit.start()].split()[-SUBJECT_BEFORE:]):
+        if word in lexicon.self_subjects:
+            return False
+        if word in lexicon.other_subjects:
+            return True
+    return False
+
+
+# How far before words for suicide itself the writer is looked for ("i have been having
+# suicidal thoughts").
+TOPIC_BEFORE = 6
+
+
+def _topic(spaced: str, hit: re.Match[str], lexicon: Lexicon) -> bool:
+    """Whether the match is words for suicide itself with no writer named just before it
+    ("experience with suicidal thoughts", "anyone committing suicide", "do not commit suicide")."""
+    found = hit.group(0).split()
+    if lexicon.topic_phrases.search(found, " ".join(found) + " ") is None:
+        return False
+    if not lexicon.self_subjects.isdisjoint(found):
+        return False
+    for word in reversed(spaced[: hit.start()].split()[-TOPIC_BEFORE:]):
+        if word in lexicon.self_subjects:
+            return False
+        if word in lexicon.other_subjects:
+            return True
+    return True
+
+
 def _any(phrases: _Phrases, every: list[list[str]]) -> bool:
     return any(phrases.search(w, " ".join(w) + " ") is not None for w in every)
 
 
+# A message-wide combination looks at this many clauses running; what undoes a lowering
+# (`imminent`, `serious`) is looked for this many clauses either side of the match.
+MESSAGE_SCOPE = 3
+CONTEXT_CLAUSES = 2
+# A message of more clauses than this is a long post (`Screener._learned`).
+LONG_POST = 8
+
+
 def _raise_again(
-    matches: list[Match], every: list[list[str]], lexicons: list[Lexicon]
+    matches: list[Match], where: dict[int, int], every: list[list[str]], lexicons: list[Lexicon]
 ) -> list[Match]:
     """Undo lowering that the message itself contradicts: about someone else but happening now
     ("my friend said she'll do it tonight and isn't answering"), or a joke marker next to
-    "i'm not joking", or a "never" next to "tonight" (a time now outweighs a denial)."""
-    imminent = any(_any(lex.imminent_phrases, every) for lex in lexicons)
-    serious = any(_any(lex.serious_phrases, every) for lex in lexicons)
+    "i'm not joking", or a "never" next to "tonight" (a time now outweighs a denial) — said
+    near the match (a few clauses either side), not somewhere else in a long post."""
+    found: dict[tuple[int, int], tuple[bool, bool]] = {}
     raised = []
     for m in matches:
         # (Not the model's matches: its score already weighed these words.)
-        if not m.learned and (
-            (m.reason == "others" and imminent) or (m.reason == "soft" and (serious or imminent))
-        ):
+        if m.learned or m.reason not in ("others", "soft"):
+            raised.append(m)
+            continue
+        place = where.get(id(m))
+        span = (0, len(every)) if place is None else (
+            max(0, place - CONTEXT_CLAUSES), place + CONTEXT_CLAUSES + 1)  # fmt: skip
+        if span not in found:
+            near = every[span[0] : span[1]]
+            found[span] = (any(_any(lex.imminent_phrases, near) for lex in lexicons),
+                           any(_any(lex.serious_phrases, near) for lex in lexicons))  # fmt: skip
+        imminent, serious = found[span]
+        if (m.reason == "others" and imminent) or (m.reason == "soft" and (serious or imminent)):
             m = Match(m.category, Level.URGENT, m.phrase)
         raised.append(m)
     return raised

@@ -23,7 +23,7 @@ import itertools
 import json
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +70,11 @@ class LinearScore:
     bias: float
     weights: dict[str, float]
     threshold: float  # on the log-odds
+    # (The urgent score only.) A message the model alone raises, with no lexicon match and no
+    # risk cue word, pages only from this higher threshold (else it goes to review): chosen
+    # when training so that ordinary text of every kind almost never gets there. (A model file
+    # made before it existed pages from `threshold`, as it always did.)
+    alone: float = math.inf
 
 
 @dataclass
@@ -153,7 +158,12 @@ class LearnedStage:
         }  # fmt: skip
         return cls(
             str(data["version"]),
-            LinearScore(float(data["urgent"]["bias"]), urgent, float(data["urgent"]["threshold"])),
+            LinearScore(
+                float(data["urgent"]["bias"]),
+                urgent,
+                float(data["urgent"]["threshold"]),
+                float(data["urgent"].get("alone", data["urgent"]["threshold"])),
+            ),
             LinearScore(float(data["crisis"]["bias"]), crisis, float(data["crisis"]["threshold"])),
             categories,
             {str(k): str(v) for k, v in data.get("trained_on", {}).items()},
@@ -180,7 +190,10 @@ def _scale(count: int) -> float:
 
 
 def _head(score: LinearScore) -> dict[str, float]:
-    return {"bias": _round(score.bias), "threshold": _round(score.threshold)}
+    head = {"bias": _round(score.bias), "threshold": _round(score.threshold)}
+    if math.isfinite(score.alone):
+        head["alone"] = _round(score.alone)
+    return head
 
 
 def _round(value: float) -> float:
@@ -198,6 +211,7 @@ class Example:
     label: str  # "urgent", "concern" or "none"
     category: str
     group: str  # which data file: thresholds are chosen on files a model did not see
+    weight: float = 1.0  # how much it counts in training (many plain chat lines count less each)
 
 
 @dataclass(frozen=True)
@@ -206,6 +220,8 @@ class Limits:
 
     ordinary_paging: float = 0.01  # ordinary messages the model alone would page for
     ordinary_review: float = 0.04  # ordinary messages it would put in the review queue
+    # Ordinary messages it would page for with no risk cue in them (`LinearScore.alone`).
+    uncued_paging: float = 0.002
 
 
 # Chosen by scoring each of the training files D, E, F (the lexicon was never tuned on them)
@@ -229,11 +245,12 @@ def _fit(
         for feature in example.found:
             counts[feature] = counts.get(feature, 0) + 1
     kept = {f for f, n in counts.items() if n >= MIN_COUNT}
-    rows = [([f for f in sorted(e.found) if f in kept], positive(e), _scale(len(e.found)))
+    rows = [([f for f in sorted(e.found) if f in kept], positive(e), _scale(len(e.found)), e.weight)
             for e in examples]  # fmt: skip
-    n_positive = sum(1 for _, y, _ in rows if y) or 1
-    n_negative = (len(rows) - n_positive) or 1
-    class_weight = {True: len(rows) / (2 * n_positive), False: len(rows) / (2 * n_negative)}
+    n_positive = sum(w for _, y, _, w in rows if y) or 1.0
+    n_negative = sum(w for _, y, _, w in rows if not y) or 1.0
+    total = n_positive + n_negative
+    class_weight = {True: total / (2 * n_positive), False: total / (2 * n_negative)}
     weights: dict[str, float] = dict.fromkeys(kept, 0.0)
     squares: dict[str, float] = dict.fromkeys(kept, 1e-8)
     bias, bias_square = 0.0, 1e-8
@@ -242,10 +259,10 @@ def _fit(
     for _ in range(EPOCHS):
         shuffle(order)
         for index in order:
-            found, y, scale = rows[index]
+            found, y, scale, weight = rows[index]
             z = bias + scale * sum(weights[f] for f in found)
             p = 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
-            gradient = (p - (1.0 if y else 0.0)) * class_weight[y]
+            gradient = (p - (1.0 if y else 0.0)) * class_weight[y] * weight
             for feature in found:
                 g = gradient * scale + L2 * weights[feature]
                 squares[feature] += g * g
@@ -273,9 +290,26 @@ def train(
 ) -> tuple[LearnedStage, dict[str, float]]:
     """Train on every example; choose thresholds on out-of-group scores (each data file is
     scored by models trained on the others). Returns the stage and its out-of-group figures."""
+    stage, figures, _ = train_keeping_apart(examples, version, limits, trained_on)
+    return stage, figures
+
+
+def train_keeping_apart(
+    examples: Sequence[Example],
+    version: str,
+    limits: Limits = Limits(),
+    trained_on: dict[str, str] | None = None,
+    apart: Collection[str] = (),
+    families: Callable[[str], str] = lambda group: "",
+) -> tuple[LearnedStage, dict[str, float], dict[str, LearnedStage]]:
+    """`train`, and for each group named in `apart` the stage made without that group (the same
+    thresholds and categories): what the shipped screener would do on that group's text had it
+    never seen it. Each threshold holds for every family of groups (`families`: e.g. the
+    project's written sets, real chat): the highest of the thresholds each family needs."""
     groups = sorted({e.group for e in examples})
     urgent_scores: list[tuple[float, Example]] = []
     crisis_scores: list[tuple[float, Example]] = []
+    kept: dict[str, tuple[tuple[float, dict[str, float]], tuple[float, dict[str, float]]]] = {}
     for group in groups:
         inside = [e for e in examples if e.group != group]
         outside = [e for e in examples if e.group == group]
@@ -283,13 +317,22 @@ def train(
             continue
         u_bias, u_weights = _fit(inside, _is_urgent)
         c_bias, c_weights = _fit(inside, _is_crisis)
+        if group in apart:
+            kept[group] = ((u_bias, u_weights), (c_bias, c_weights))
         for example in outside:
             urgent_scores.append((_linear((u_bias, u_weights), example.found), example))
             crisis_scores.append((_linear((c_bias, c_weights), example.found), example))
-    ordinary_u = [s for s, e in urgent_scores if e.label == "none"]
-    ordinary_c = [s for s, e in crisis_scores if e.label == "none"]
-    urgent_threshold = _threshold(ordinary_u, limits.ordinary_paging) if ordinary_u else 0.0
-    crisis_threshold = _threshold(ordinary_c, limits.ordinary_review) if ordinary_c else 0.0
+
+    def threshold(scores: list[tuple[float, Example]], allowed: float) -> float:
+        by_family: dict[str, list[float]] = {}
+        for score, example in scores:
+            if example.label == "none":
+                by_family.setdefault(families(example.group), []).append(score)
+        return max((_threshold(s, allowed) for s in by_family.values()), default=0.0)
+
+    urgent_threshold = threshold(urgent_scores, limits.ordinary_paging)
+    crisis_threshold = threshold(crisis_scores, limits.ordinary_review)
+    alone_threshold = max(urgent_threshold, threshold(urgent_scores, limits.uncued_paging))
 
     u_bias, u_weights = _fit(examples, _is_urgent)
     c_bias, c_weights = _fit(examples, _is_crisis)
@@ -299,15 +342,21 @@ def train(
         bias, weights = _fit(risky, _in_category(name))
         # Only for naming a raised message's category: the strong weights are enough.
         categories[name] = (bias, {f: w for f, w in weights.items() if abs(w) >= CATEGORY_PRUNE})
-    stage = LearnedStage(
-        version,
-        LinearScore(u_bias, u_weights, urgent_threshold),
-        LinearScore(c_bias, c_weights, crisis_threshold),
-        categories,
-        trained_on or {},
-    )
+
+    def stage(urgent: tuple[float, dict[str, float]], crisis: tuple[float, dict[str, float]],
+              name: str) -> LearnedStage:  # fmt: skip
+        return LearnedStage(
+            name,
+            LinearScore(urgent[0], urgent[1], urgent_threshold, alone_threshold),
+            LinearScore(crisis[0], crisis[1], crisis_threshold),
+            categories,
+            trained_on or {},
+        )
+
+    shipped = stage((u_bias, u_weights), (c_bias, c_weights), version)
+    without = {group: stage(*fits, f"{version} without {group}") for group, fits in kept.items()}
     figures = _figures(urgent_scores, crisis_scores, urgent_threshold, crisis_threshold)
-    return stage, figures
+    return shipped, figures, without
 
 
 def _in_category(name: str) -> Callable[[Example], bool]:
