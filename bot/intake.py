@@ -266,24 +266,28 @@ class UpdateRunner:
             )
         return taken
 
-    async def _claim(
-        self, own: Sequence[StoredUpdate] = (), refused: Set[int] = frozenset()
-    ) -> int:
-        """Claim the updates no live replica holds and queue them with `own` (just stored,
-        held by us already), all in update order."""
+    async def _claim(self) -> int:
+        """Claim the updates no live replica holds and queue them, in update order."""
         async with self._claiming:
             claimed = (
                 await self.intake.claim(self.leadership.me.id, self.leadership.live)
                 if self.leadership.sure()
                 else []
             )
-            mine = {item.update_id for item in own}
-            for item in sorted([*own, *claimed], key=lambda i: i.update_id):
-                if item.update_id in mine:
-                    self._queue(item, refused=item.update_id in refused)
-                else:
-                    self._queue_stored_elsewhere(item)
+            self._queue_in_order((), claimed, frozenset())
             return len(claimed)
+
+    def _queue_in_order(
+        self, own: Sequence[StoredUpdate], claimed: Sequence[StoredUpdate], refused: Set[int]
+    ) -> None:
+        """Queue `own` (just stored here) and `claimed` (stored by other replicas) together,
+        in update order, so a chat's order holds whichever replica received what."""
+        mine = {item.update_id for item in own}
+        for item in sorted([*own, *claimed], key=lambda i: i.update_id):
+            if item.update_id in mine:
+                self._queue(item, refused=item.update_id in refused)
+            else:
+                self._queue_stored_elsewhere(item)
 
     async def _pump_loop(self) -> None:
         """Take what other replicas store. (Polling: a LISTEN/NOTIFY would save at most
@@ -354,19 +358,23 @@ class UpdateRunner:
                 waits = key in busy or self._must_wait(key)
                 self._answer(query_id, after=0.0 if waits else ANSWER_DEADLINE)
             busy.add(key)
-        new = await self.intake.store(stored, owner=self.leadership.me.id)
-        self._count_received(stored, new)
-        failpoints.hit("intake.stored")
-        # An update stored before (Telegram handing it over again) is either done, or pending
-        # and already queued by the start-up replay: only new ones are queued here.
-        own = [item for item in stored if item.update_id in new]
-        if self.leadership.shared:
-            # Updates of the same chat may have reached a standby just before: take those
-            # first, so the chat's order holds.
-            await self._claim(own, refused)
+        me = self.leadership.me.id
+        if not self.leadership.shared:
+            new = await self.intake.store(stored, owner=me)
+            self._count_received(stored, new)
+            failpoints.hit("intake.stored")
+            # An update stored before (Telegram handing it over again) is either done, or
+            # pending and already queued by the start-up replay: only new ones are queued.
+            self._queue_in_order([i for i in stored if i.update_id in new], (), refused)
             return
-        for item in own:
-            self._queue(item, refused=item.update_id in refused)
+        # Updates of the same chat may have reached a standby just before: they are claimed
+        # in the same transaction and queued first, so the chat's order holds.
+        async with self._claiming:
+            live = self.leadership.live if self.leadership.sure() else None
+            new, claimed = await self.intake.store_and_claim(stored, me, live)
+            self._count_received(stored, new)
+            failpoints.hit("intake.stored")
+            self._queue_in_order([i for i in stored if i.update_id in new], claimed, refused)
 
     def _count_received(self, stored: Sequence[StoredUpdate], new: Set[int]) -> None:
         """Count what was stored for the first time (not Telegram handing it over again)."""

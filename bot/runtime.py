@@ -14,9 +14,8 @@ from urllib.parse import urlsplit
 
 from telegram import Bot
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
-from bot.app import build_application
+from bot.app import build_application, telegram_request
 from bot.context import BotContext, PeerbotApplication
 from bot.core import clock
 from bot.delivery.dispatcher import Dispatcher
@@ -63,7 +62,12 @@ async def _tick(context: BotContext) -> None:
 
 
 async def _prune(context: BotContext) -> None:
-    """Forget handled updates and settled delivery records once they are past keeping."""
+    """Forget handled updates and settled delivery records once they are past keeping, and
+    what the retention periods say must go (bot/services/privacy.py)."""
+    expired = await context.services.privacy.tick(clock.now())
+    for kind, count in expired.items():
+        if count:
+            log.info("retention: deleted %d %s", count, kind.replace("_", " "))
     removed = await context.services.intake.prune(KEEP_HANDLED)
     if removed:
         log.info("forgot %d handled updates", removed)
@@ -135,11 +139,13 @@ class BotRuntime:
             self.leadership,
             on_parked=lambda update: apologise(app, update),
         )
-        if await self.leadership.check():
+        leading = await self.leadership.check()
+        # Renewing starts now: taking up the leader's work below may wait for Telegram.
+        self.leadership.watch(self._lead, self._lease_lost)
+        if leading:
             await self._lead()
         else:
             log.info("another replica leads; this one stores what it receives and stands by")
-        self.leadership.watch(self._lead, self._lease_lost)
         # 4. The webhook (every replica receives), with the health endpoints on its port
         #    when they share it; setWebhook.
         if self.settings.webhook is not None:
@@ -291,7 +297,7 @@ class BotRuntime:
             self.settings.bot_token,
             base_url=f"{self.settings.api_url}/bot",
             base_file_url=f"{self.settings.api_url}/file/bot",
-            request=HTTPXRequest(connection_pool_size=16, read_timeout=15, connect_timeout=10),
+            request=telegram_request(16),
         )
         await self._until_reachable(self._delivery_bot.initialize)  # getMe
         leadership = self.leadership

@@ -73,6 +73,28 @@ class IntakeService:
         )
         return new
 
+    async def store_and_claim(
+        self, updates: list[StoredUpdate], me: str, live: Sequence[str] | None
+    ) -> tuple[set[int], list[StoredUpdate]]:
+        """Store updates held by `me` and, in the same transaction, claim the pending ones no
+        live replica holds (None: claim nothing). Returns the new ids and what was claimed."""
+        if not updates:
+            return set(), []
+        try:
+            async with self.db.uow(urgent=True) as uow:
+                new = await uow.inbound.store(
+                    [(u.update_id, u.chat_key, u.payload) for u in updates], me
+                )
+                rows = await uow.inbound.claim(me, live) if live is not None else []
+                await uow.commit()
+            return new, [StoredUpdate(r.update_id, r.chat_key, r.payload or "{}") for r in rows]
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+        # One odd update in the batch: stored one by one (see `store`), then claimed.
+        new = await self.store(updates, me)
+        return new, (await self.claim(me, live) if live is not None else [])
+
     async def _store(self, updates: list[StoredUpdate], owner: str | None) -> set[int]:
         async with self.db.uow(urgent=True) as uow:
             new = await uow.inbound.store(
