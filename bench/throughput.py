@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bot.core.consent import CONSENT_VERSION
 from bot.runtime import BotRuntime
 from bot.settings import Settings
 from bot.storage.crypto import generate_key
@@ -117,7 +118,7 @@ async def bench_peerbot(
                                 display_name=f"Member {i}",
                                 timezone="Europe/London",
                                 step="done",
-                                consent_version=1,
+                                consent_version=CONSENT_VERSION,
                             )
                         )
                     await uow.commit()

@@ -23,6 +23,7 @@ from sqlalchemy import delete, update
 
 from bench.throughput import scratch_database
 from bot.core import clock
+from bot.core.consent import CONSENT_VERSION
 from bot.locales import catalogue
 from bot.services.reminders import ReminderService
 from bot.storage.crypto import generate_key, install_keyring
@@ -38,7 +39,13 @@ async def _populate(db: Database, meetings: int, due: int) -> list[int]:
     """`meetings` weekly meetings in one small group; `due` of them have a reminder due now."""
     async with db.uow() as uow:
         member = await uow.members.add(
-            Member(telegram_id=1, display_name="M", timezone="UTC", step="done", consent_version=1)
+            Member(
+                telegram_id=1,
+                display_name="M",
+                timezone="UTC",
+                step="done",
+                consent_version=CONSENT_VERSION,
+            )
         )
         group = await uow.groups.add(PeerGroup(name="G", invite_code="benchbenchbench1"))
         assert group.id is not None and member.id is not None

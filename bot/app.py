@@ -18,6 +18,7 @@ from bot.handlers import register_all
 from bot.handlers.menus import publish_default_commands
 from bot.logging_setup import quiet_noisy_loggers
 from bot.services import Services
+from bot.services.privacy import PrivacyPolicy
 from bot.settings import Settings
 from bot.storage.crypto import install_keyring, load_or_create_key_file
 from bot.storage.migrate import upgrade_to_head
@@ -105,6 +106,13 @@ def _post_init(settings: Settings):  # type: ignore[no-untyped-def]
             alert_chat_id=settings.alert_chat_id,
             realert_after=settings.realert_after,
             question_delay=settings.question_delay,
+            privacy=PrivacyPolicy(
+                safety_record_days=settings.safety_record_days,
+                checkin_note_days=settings.keep_checkin_notes_days,
+                escalation_note_days=settings.keep_escalation_notes_days,
+                question_text_days=settings.keep_question_texts_days,
+                audit_days=settings.keep_audit_days,
+            ),
         )
         application.bot_data.open(settings, services)
         application.bot_data.database = db

@@ -82,6 +82,13 @@ class Settings:
     realert_after: timedelta = timedelta(minutes=5)
     # Delivery records (what was sent to whom, and when) are kept this long once settled.
     keep_deliveries: timedelta = timedelta(days=30)
+    # Retention periods in days (README, "Your data"; bot/services/privacy.py): safety records,
+    # check-in notes, resolved escalations' notes, anonymous questions' words, the audit trail.
+    safety_record_days: int = 365
+    keep_checkin_notes_days: int = 365
+    keep_escalation_notes_days: int = 90
+    keep_question_texts_days: int = 90
+    keep_audit_days: int = 730
     # Anonymous questions posted without moderation wait a random time in this range (seconds),
     # so their timing does not point at whoever was just typing.
     question_delay: tuple[int, int] = (60, 300)
@@ -192,6 +199,17 @@ class Settings:
         if not keep_raw.isdigit() or not 1 <= int(keep_raw) <= 3650:
             raise ConfigError("PEERBOT_KEEP_DELIVERIES_DAYS", "must be 1 to 3650 days", "30")
 
+        retention = {
+            name: _days(get, variable, default)
+            for name, variable, default in (
+                ("safety_record_days", "PEERBOT_SAFETY_RECORD_DAYS", 365),
+                ("keep_checkin_notes_days", "PEERBOT_KEEP_CHECKIN_NOTES_DAYS", 365),
+                ("keep_escalation_notes_days", "PEERBOT_KEEP_ESCALATION_NOTES_DAYS", 90),
+                ("keep_question_texts_days", "PEERBOT_KEEP_QUESTION_TEXTS_DAYS", 90),
+                ("keep_audit_days", "PEERBOT_KEEP_AUDIT_DAYS", 730),
+            )
+        }
+
         delay_raw = get("PEERBOT_QUESTION_DELAY") or "60-300"
         delay_match = re.fullmatch(r"(\d{1,5})\s*-\s*(\d{1,5})", delay_raw)
         if delay_match is None or int(delay_match[1]) > int(delay_match[2]):
@@ -240,11 +258,20 @@ class Settings:
             oncall_contact=get("PEERBOT_ONCALL_CONTACT"),
             realert_after=timedelta(minutes=int(realert_raw)),
             keep_deliveries=timedelta(days=int(keep_raw)),
+            **retention,
             question_delay=question_delay,
             log_level=log_level,
             default_language=default_language,
             allow_no_crisis_alerts=allow_no_alerts,
         )
+
+
+def _days(get: Callable[[str], str | None], variable: str, default: int) -> int:
+    """A retention period: whole days, 1 to 3650."""
+    raw = (get(variable) or str(default)).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+        raise ConfigError(variable, "must be 1 to 3650 days", str(default))
+    return int(raw)
 
 
 def _parse_offsets(raw: str) -> tuple[timedelta, ...]:

@@ -230,3 +230,15 @@ def test_on_the_webhook_port_one_server_serves_both_where_the_webhook_listens() 
     apart = Settings.from_env({**webhook, "PEERBOT_HTTP_PORT": "9100"})
     assert apart.http is not None and not apart.http.shared_with(apart.webhook)
     assert apart.http.listen == "0.0.0.0"  # noqa: S104
+
+
+def test_retention_periods_are_whole_days_with_the_documented_defaults() -> None:
+    base = MINIMAL
+    defaults = Settings.from_env(base)
+    assert (defaults.safety_record_days, defaults.keep_checkin_notes_days) == (365, 365)
+    assert (defaults.keep_question_texts_days, defaults.keep_audit_days) == (90, 730)
+    chosen = Settings.from_env({**base, "PEERBOT_SAFETY_RECORD_DAYS": "30"})
+    assert chosen.safety_record_days == 30
+    for bad in ("0", "-1", "1.5", "a year", "9999"):
+        with pytest.raises(ConfigError, match="PEERBOT_KEEP_AUDIT_DAYS"):
+            Settings.from_env({**base, "PEERBOT_KEEP_AUDIT_DAYS": bad})

@@ -4,4 +4,5 @@ Raise CONSENT_VERSION whenever the rules or the privacy notice in the catalogue 
 substance: every member is then asked again before they can go on.
 """
 
-CONSENT_VERSION = 1
+# 2: the privacy notice says what /mydata and /forget do and how long each record is kept.
+CONSENT_VERSION = 2

@@ -71,7 +71,19 @@ async def show_consent(
     else:
         await say(update, context, "onboarding.welcome", bot_name=bot_name)
     await say(update, context, "onboarding.rules")
-    await say(update, context, "onboarding.privacy")
+    kept = context.bot_data.settings
+
+    def days(count: int) -> str:
+        return context.texts.tn(lang, "common.days", count, count=count)
+
+    await say(
+        update,
+        context,
+        "onboarding.privacy",
+        checkin_kept=days(kept.keep_checkin_notes_days),
+        questions_kept=days(kept.keep_question_texts_days),
+        safety_kept=days(kept.safety_record_days),
+    )
     await say(
         update,
         context,

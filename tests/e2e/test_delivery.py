@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.core.consent import CONSENT_VERSION
 from bot.core.outgoing import OutgoingMessage
 from bot.runtime import BotRuntime
 from bot.storage.crypto import install_keyring
@@ -106,7 +107,7 @@ async def test_a_member_who_blocked_the_bot_is_marked_unreachable(
                     telegram_id=user_id,
                     display_name="x",
                     step="done",
-                    consent_version=1,
+                    consent_version=CONSENT_VERSION,
                     timezone="UTC",
                 )
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from bot.core.consent import CONSENT_VERSION
 from bot.runtime import BotRuntime
 from tests.e2e.conftest import BotStarter
 from tests.e2e.people import onboard
@@ -57,7 +58,7 @@ async def test_declining_stores_nothing_but_the_refusal(tg: FakeBotApi, bot: Bot
                 )
             )
         ).all()
-    assert rows == [(None, None, None, 1, None)]
+    assert rows == [(None, None, None, CONSENT_VERSION, None)]
     # Changing their mind later works.
     await cy.says("/start")
     await cy.presses("I agree")
@@ -118,7 +119,7 @@ async def test_a_new_privacy_notice_is_agreed_to_again(
 ) -> None:
     ann = tg.person("Ann")
     await onboard(ann, "Ann")
-    monkeypatch.setattr("bot.services.members.CONSENT_VERSION", 2)
+    monkeypatch.setattr("bot.services.members.CONSENT_VERSION", CONSENT_VERSION + 1)
     await ann.says("/start")
     await ann.sees("have changed since you last agreed")
     await ann.sees("Do you agree")
