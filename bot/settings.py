@@ -326,7 +326,11 @@ def _parse_webhook(get: Callable[[str], str | None]) -> WebhookSettings | None:
         parts = None
     # Telegram delivers webhooks over HTTPS only; plain http is for a local Bot API server.
     if parts is None or (parts.scheme != "https" and parts.hostname not in _LOOPBACK_HOSTS):
-        raise ConfigError("WEBHOOK_URL", "must be an https URL", "https://bot.example.org/telegram")
+        raise ConfigError(
+            "WEBHOOK_URL",
+            "must be an https URL (http:// only for 127.0.0.1, ::1 or localhost)",
+            "https://bot.example.org/telegram",
+        )
     secret = get("WEBHOOK_SECRET")
     if secret is None or not _SECRET_TOKEN_RE.match(secret):
         raise ConfigError(

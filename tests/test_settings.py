@@ -242,3 +242,11 @@ def test_retention_periods_are_whole_days_with_the_documented_defaults() -> None
     for bad in ("0", "-1", "1.5", "a year", "9999"):
         with pytest.raises(ConfigError, match="PEERBOT_KEEP_AUDIT_DAYS"):
             Settings.from_env({**base, "PEERBOT_KEEP_AUDIT_DAYS": bad})
+
+
+def test_a_plain_http_webhook_is_refused_with_the_rule_that_allows_it_locally() -> None:
+    env = {**MINIMAL, "WEBHOOK_URL": "http://bot.example.org/h", "WEBHOOK_SECRET": "ok"}
+    with pytest.raises(ConfigError, match=r"http:// only for 127\.0\.0\.1, ::1 or localhost"):
+        Settings.from_env(env)
+    local = Settings.from_env({**env, "WEBHOOK_URL": "http://127.0.0.1:8443/h"})
+    assert local.webhook is not None
