@@ -109,3 +109,18 @@ async def test_only_coordinators_see_and_settle_escalations(
     assert view.status == "resolved"
     assert await services.safety.open_escalations(CARL) == []
     assert [a for a, _ in await services.safety.trail(escalation)] == ["created", "resolved"]
+
+
+async def test_coordinators_see_how_the_safety_path_is_doing(
+    db: Database, services: Services
+) -> None:
+    escalation = await _screen(services, URGENT)
+    assert escalation is not None
+    await services.safety.tick(utcnow() + timedelta(minutes=6))  # nobody acknowledged in time
+    await services.safety.acknowledge(CORA, escalation)
+    figures = await services.safety.figures(CARL, days=30)
+    assert (figures.total, figures.urgent, figures.acknowledged) == (1, 1, 1)
+    assert figures.realerted == 1 and figures.open_now == 1
+    assert figures.oldest_unacknowledged is None  # someone has it
+    with pytest.raises(NotFound):
+        await services.safety.figures(STRANGER, days=30)

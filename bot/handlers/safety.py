@@ -8,7 +8,7 @@ started the bot), edits and captions. The normal flow still runs afterwards.
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -204,18 +204,48 @@ async def list_escalations(update: Update, context: BotContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
-    views = await context.services.safety.open_escalations(user.id)
-    if not views:
-        await say(update, context, "safety.none_open")
+    days = _period(context.args)
+    if days is None:
+        await say(update, context, "safety.figures_days_help")
         return
+    figures = await context.services.safety.figures(user.id, days)
+    views = await context.services.safety.open_escalations(user.id)
     t = context.texts.t
     lang = await language(update, context)
+
+    def wait(value: timedelta | None) -> str:
+        if value is None:
+            return t(lang, "safety.figures_none")
+        return t(lang, "safety.figures_minutes", minutes=int(value.total_seconds() // 60))
+
+    summary = context.texts.tn(
+        lang, "safety.figures", days, days=days, total=figures.total, urgent=figures.urgent,
+        concern=figures.concern, resolved=figures.resolved, acknowledged=figures.acknowledged,
+        median=wait(figures.median_to_acknowledge), slowest=wait(figures.slowest_to_acknowledge),
+        realerted=figures.realerted, open_now=figures.open_now,
+        oldest=wait(figures.oldest_unacknowledged),
+    )  # fmt: skip
     lines = [
         t(lang, "safety.list_item", id=v.id, level=t(lang, f"safety.level_{v.level}"), who=v.who,
           time=f"{v.created_at:%Y-%m-%d %H:%M}", status=t(lang, f"safety.status_{v.status}"))
         for v in views
-    ]  # fmt: skip
-    await context.bot.send_message(chat.id, "\n".join(lines), parse_mode=ParseMode.HTML)
+    ] or [t(lang, "safety.none_open")]  # fmt: skip
+    await context.bot.send_message(
+        chat.id, "\n\n".join([summary, "\n".join(lines)]), parse_mode=ParseMode.HTML
+    )
+
+
+DEFAULT_PERIOD_DAYS = 30
+
+
+def _period(args: list[str] | None) -> int | None:
+    """`/escalations` covers the last 30 days; `/escalations 90` the last 90 (1 to 365)."""
+    if not args:
+        return DEFAULT_PERIOD_DAYS
+    raw = args[0]
+    if len(args) == 1 and raw.isdigit() and 1 <= int(raw) <= 365:
+        return int(raw)
+    return None
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -11,12 +11,13 @@ import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlmodel import col
 
 from bot.core import callbacks
 from bot.core.handling import current_ticket
 from bot.core.outgoing import OutgoingMessage
+from bot.core.safety_figures import EscalationFacts, SafetyFigures, safety_figures
 from bot.core.screening import Level, Screener, Screening
 from bot.locales import Catalogue, Markup
 from bot.services.common import move_flow
@@ -304,6 +305,36 @@ class SafetyService:
             rows = list((await uow.session.execute(stmt)).scalars())
             rows.sort(key=lambda e: (e.level != "urgent", e.created_at))
             return [await self._view(uow, e) for e in rows]
+
+    async def figures(self, actor: int, days: int) -> SafetyFigures:
+        """How the safety path did over the last `days` days, and what is open now."""
+        if not self.is_coordinator(actor):
+            raise NotFound
+        now = utcnow()
+        since = now - timedelta(days=days)
+        async with self.db.uow(read_only=True) as uow:
+            stmt = select(Escalation).where(
+                or_(col(Escalation.created_at) >= since, col(Escalation.status) != "resolved")
+            )
+            rows = list((await uow.session.execute(stmt)).scalars())
+            realerts = dict(
+                (
+                    await uow.session.execute(
+                        select(col(EscalationAction.escalation_id), func.count())
+                        .where(
+                            col(EscalationAction.action) == "realerted",
+                            col(EscalationAction.escalation_id).in_([r.id for r in rows]),
+                        )
+                        .group_by(col(EscalationAction.escalation_id))
+                    )
+                ).all()
+            )
+        facts = [
+            EscalationFacts(r.level, r.status, r.created_at, r.acknowledged_at,
+                            int(realerts.get(r.id or 0, 0)))
+            for r in rows
+        ]  # fmt: skip
+        return safety_figures(facts, now, days)
 
     async def trail(self, escalation_id: int) -> list[tuple[str, int | None]]:
         async with self.db.uow(read_only=True) as uow:

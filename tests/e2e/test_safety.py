@@ -48,7 +48,12 @@ async def test_a_private_crisis_message_reaches_a_coordinator_who_acknowledges_a
     await cora.says("Called Annie, she is safe with her sister tonight.")
     await cora.sees("is resolved")
     await cora.says("/escalations")
-    await cora.sees("No open escalations")
+    shown = await cora.sees("No open escalations")
+    assert "The safety path, last 30 days" in shown
+    assert "Escalations: 1 (urgent: 1, concern: 0); resolved: 1" in shown
+    assert "Urgent ones acknowledged: 1 of 1" in shown
+    await cora.says("/escalations lately")
+    await cora.sees("add a number of days from 1 to 365")
     await bo.says("/escalations")
     await bo.sees("Only coordinators can see escalations.")
 
