@@ -12,14 +12,16 @@ from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
 from bot.context import BotContext, BotData, PeerbotApplication
+from bot.core.helplines import install_helplines, shipped_helplines
 from bot.core.ratelimit import SendBudget
 from bot.delivery.limiter import SharedBudgetLimiter
 from bot.handlers import register_all
 from bot.handlers.menus import publish_default_commands
+from bot.locales import catalogue
 from bot.logging_setup import quiet_noisy_loggers
 from bot.services import Services
 from bot.services.privacy import PrivacyPolicy
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.storage.crypto import install_keyring, load_or_create_key_file
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.uow import Database
@@ -31,6 +33,7 @@ KEY_FILE_NAME = "peerbot.key"
 
 def build_application(settings: Settings) -> PeerbotApplication:
     quiet_noisy_loggers()  # httpx logs request URLs, and the URL carries the bot token
+    apply_config_dir(settings)
     # Any: the builder's generic type changes with each option; the result is annotated below.
     builder: Any = ApplicationBuilder()
     # Replies and the dispatcher's sends draw on one budget: Telegram counts them together.
@@ -71,6 +74,24 @@ def telegram_request(pool_size: int) -> HTTPXRequest:
         pool_timeout=10,
         httpx_kwargs={"verify": _tls_context()},
     )
+
+
+def apply_config_dir(settings: Settings) -> None:
+    """The organisation's own texts and crisis lines, checked and merged over the shipped
+    ones before anything is said (one line naming the file and key if one is wrong)."""
+    # A fresh catalogue for each application (another, built earlier in this process, may
+    # have had other overrides); loading it reads two small files.
+    catalogue.cache_clear()
+    install_helplines(None)
+    if settings.config_dir is None:
+        return
+    from bot.locales.overrides import OverrideError, apply_overrides
+
+    try:
+        lines = apply_overrides(settings.config_dir, catalogue(), shipped_helplines())
+    except OverrideError as exc:
+        raise ConfigError.plain(str(exc)) from None
+    install_helplines(lines)
 
 
 def resolve_secret_key(settings: Settings) -> str:

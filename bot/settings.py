@@ -34,6 +34,14 @@ class ConfigError(Exception):
         super().__init__(f"{variable}: {problem} (example: {variable}={example})")
         self.variable = variable
 
+    @classmethod
+    def plain(cls, line: str) -> ConfigError:
+        """A finding about a file the configuration names (it says which, and where)."""
+        error = cls.__new__(cls)
+        Exception.__init__(error, line)
+        error.variable = line.split(":", 1)[0]
+        return error
+
 
 @dataclass(frozen=True)
 class WebhookSettings:
@@ -93,6 +101,8 @@ class Settings:
     # so their timing does not point at whoever was just typing.
     question_delay: tuple[int, int] = (60, 300)
     log_level: str = "INFO"
+    # The organisation's own texts and crisis lines (bot/locales/overrides.py), if any.
+    config_dir: Path | None = None
     # The organisation's language: for anyone whose own (chosen, or their Telegram app's) the
     # catalogue does not have, and for the alert chat.
     default_language: str = DEFAULT_LANGUAGE
@@ -261,9 +271,21 @@ class Settings:
             **retention,
             question_delay=question_delay,
             log_level=log_level,
+            config_dir=_config_dir(get("PEERBOT_CONFIG_DIR")),
             default_language=default_language,
             allow_no_crisis_alerts=allow_no_alerts,
         )
+
+
+def _config_dir(raw: str | None) -> Path | None:
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ConfigError(
+            "PEERBOT_CONFIG_DIR", "must be a directory that exists", "/etc/peerbot/config"
+        )
+    return path
 
 
 def _days(get: Callable[[str], str | None], variable: str, default: int) -> int:

@@ -28,8 +28,22 @@ class Helplines:
         return self.lines.get(self.country_for(timezone, language_tag), self.lines["default"])
 
 
+_installed: Helplines | None = None
+
+
+def helplines() -> Helplines:
+    """The crisis lines in use: the shipped ones, or the organisation's merged over them."""
+    return _installed or shipped_helplines()
+
+
 @lru_cache(maxsize=1)
-def helplines(path: Path = HELPLINES_FILE) -> Helplines:
+def shipped_helplines(path: Path = HELPLINES_FILE) -> Helplines:
     with path.open("rb") as handle:
         data = tomllib.load(handle)
     return Helplines(dict(data["lines"]), dict(data["timezones"]))
+
+
+def install_helplines(lines: Helplines | None) -> None:
+    """Use `lines` from now on (None: the shipped ones again). Set once, at start."""
+    global _installed
+    _installed = lines

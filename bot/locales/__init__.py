@@ -157,6 +157,15 @@ class Catalogue:
         names = get_day_names("abbreviated", context="stand-alone", locale=self.resolve(language))
         return tuple(names[day] for day in range(7))
 
+    def override(self, language: str, key: str, forms: tuple[str, ...]) -> None:
+        """Replace a text with the organisation's own (bot/locales/overrides.py checks it)."""
+        catalog = self._messages[language]._catalog
+        if len(forms) == 1 and not self.is_plural(key):
+            catalog[key] = forms[0]
+        else:
+            for index, form in enumerate(forms):
+                catalog[(key, index)] = form
+
     def placeholders(self, language: str, key: str) -> set[str]:
         """The parameters a text uses (all forms together, for a plural text)."""
         return {
