@@ -1,4 +1,5 @@
-"""`peerbot` command line: run, migrate, deadletters, keygen, screen, train-screener."""
+"""`peerbot` command line: run, migrate, deadletters, keygen, rotate-key, screen,
+train-screener."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="apply migrations, then run the bot (default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("keygen", help="print a new PEERBOT_SECRET_KEY")
+    sub.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored value under the newest key (safe while the bot runs)",
+    )
     screen = sub.add_parser(
         "screen", help="screen lines from standard input for crisis language (JSON out)"
     )
@@ -113,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         print(generate_key())
         return 0
 
-    load_dotenv(override=False)
+    # `.env` in the directory peerbot is started from (python-dotenv would otherwise search
+    # upwards from this file, i.e. beside the installed code).
+    load_dotenv(Path.cwd() / ".env", override=False)
     from bot.logging_setup import configure_logging
     from bot.settings import ConfigError, Settings
 
@@ -134,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     if command == "deadletters":
         return asyncio.run(_deadletters(settings, args.replay))
+    if command == "rotate-key":
+        return asyncio.run(_rotate_key(settings))
     status = _run(settings)
     # Everything the bot opened is closed by now. Leave without the interpreter's teardown of
     # this large module graph (half a second and more on a busy machine), so that SIGTERM or
@@ -253,6 +262,32 @@ async def _migrate(settings: Settings) -> int:
     db = await _open_database(settings)
     await db.dispose()
     print("peerbot: database is up to date")
+    return 0
+
+
+async def _rotate_key(settings: Settings) -> int:
+    """Re-encrypt under the newest key (the first in PEERBOT_SECRET_KEY); resumable."""
+    from bot.storage.rotation import rotate_keys, stale_values
+
+    db = await _open_database(settings)
+    try:
+        done = await rotate_keys(
+            db, progress=lambda table, count: print(f"  {table}: {count}", flush=True)
+        )
+        stale = await stale_values(db)
+    finally:
+        await db.dispose()
+    print(
+        f"peerbot: {sum(done.rotated.values())} values re-encrypted, {done.current} already current"
+    )
+    if stale:
+        print(
+            f"peerbot: {stale} values still need an older key (written meanwhile by a process "
+            "started before the new key): run rotate-key again",
+            file=sys.stderr,
+        )
+        return 1
+    print("peerbot: nothing needs the older keys any more; they can be removed")
     return 0
 
 
