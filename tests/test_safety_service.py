@@ -124,3 +124,15 @@ async def test_coordinators_see_how_the_safety_path_is_doing(
     assert figures.oldest_unacknowledged is None  # someone has it
     with pytest.raises(NotFound):
         await services.safety.figures(STRANGER, days=30)
+
+
+async def test_an_alert_shows_why_it_was_flagged_again_on_a_repeat(
+    db: Database, services: Services
+) -> None:
+    await _screen(services, URGENT)
+    await services.safety.tick(utcnow() + timedelta(minutes=6))
+    alerts = [text for _, text in await _alerts(db)]
+    assert len(alerts) == 4
+    for text in alerts:
+        why = text.split("Why it was flagged:", 1)[1]
+        assert "kill myself" in why or "pills" in why, why

@@ -63,6 +63,10 @@ class EscalationView:
     acknowledged_by_name: str | None = None
 
 
+# How many matched phrases an alert shows (the strongest reasons come first).
+EVIDENCE_SHOWN = 3
+
+
 class SafetyService:
     def __init__(
         self,
@@ -203,6 +207,9 @@ class SafetyService:
             lang, "safety.alert", who=who, where=where, text=escalation.text[:800],
             id=escalation.id, time=f"{escalation.created_at:%Y-%m-%d %H:%M}",
         )  # fmt: skip
+        evidence = self._evidence(escalation, lang)
+        if evidence:
+            text = f"{text}\n{evidence}"
         if not first:
             minutes = int(self.realert_after.total_seconds() // 60) * escalation.alerts
             text = self.texts.tn(lang, "safety.realert", minutes, minutes=minutes) + "\n" + text
@@ -213,6 +220,24 @@ class SafetyService:
              callbacks.encode(callbacks.ESCALATION_RESOLVE, escalation.id)),
         ),)  # fmt: skip
         return OutgoingMessage(text, buttons=buttons)
+
+    def _evidence(self, escalation: Escalation, lang: str) -> str:
+        """Why it was flagged, in words a person can check: the phrases that matched, and for
+        the learned stage the words that weighed most. Screened again from the stored words
+        (the same words give the same matches), so a re-alert shows it too, and an erased
+        member's escalation, whose words are gone, shows none."""
+        if not escalation.text:
+            return ""
+        t = self.texts.t
+        shown: list[str] = []
+        for match in self.screener.screen(escalation.text).matches:
+            if match.level is Level.NONE or match.phrase in shown:
+                continue
+            key = "safety.evidence_learned" if match.learned else "safety.evidence_phrase"
+            shown.append(t(lang, key, phrase=match.phrase))
+        if not shown:
+            return ""
+        return t(lang, "safety.evidence", phrases=Markup("; ".join(shown[:EVIDENCE_SHOWN])))
 
     async def tick(self, now: datetime) -> int:
         """Alert again about urgent escalations nobody has acknowledged in time."""
