@@ -167,11 +167,9 @@ class Story:
         self.replicas: list[Replica] = []
         self._spawned = 0
 
-    async def spawn(self) -> Replica:
-        port = free_port()
-        self._spawned += 1
-        log = self.workdir / f"replica-{self._spawned}.log"
-        env = {
+    def environment(self, port: int) -> dict[str, str]:
+        """A replica's settings: its own webhook port, everything else shared."""
+        return {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": self.tg.root_url,
@@ -184,6 +182,12 @@ class Story:
             "WEBHOOK_PORT": str(port),
             "WEBHOOK_PATH": "/telegram",
         }
+
+    async def spawn(self) -> Replica:
+        port = free_port()
+        self._spawned += 1
+        log = self.workdir / f"replica-{self._spawned}.log"
+        env = self.environment(port)
         with log.open("ab") as out:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run",

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -16,41 +14,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.storage.migrate import upgrade_to_head
-from tests.conftest import TEST_SECRET_KEY
-from tests.e2e.conftest import COORDINATOR_ID, TOKEN
-from tests.e2e.replica_story import SECRET, Replica, Story, free_port
+from tests.e2e.replica_story import Replica, Story
 from tests.tgfake.server import FakeBotApi
 
 
 class ObservedStory(Story):
     """The replica story's processes, with PEERBOT_HTTP_PORT on the webhook's port."""
 
-    async def spawn(self) -> Replica:
-        port = free_port()
-        log = self.workdir / f"replica-{port}.log"
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": self.tg.root_url,
-            "DATABASE_URL": self.database_url,
-            "PEERBOT_SECRET_KEY": TEST_SECRET_KEY,
-            "PEERBOT_COORDINATORS": str(COORDINATOR_ID),
-            "WEBHOOK_URL": f"http://127.0.0.1:{self.proxy.port}/telegram",
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_LISTEN": "127.0.0.1",
-            "WEBHOOK_PORT": str(port),
-            "PEERBOT_HTTP_PORT": str(port),
-        }
-        with log.open("ab") as out:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run",
-                cwd=self.workdir, env=env, stdout=out, stderr=out,
-            )  # fmt: skip
-        replica = Replica(port, log, proc)
-        self.replicas.append(replica)
-        await self._listening(replica)
-        self.proxy.upstreams.append(port)
-        return replica
+    def environment(self, port: int) -> dict[str, str]:
+        return {**super().environment(port), "PEERBOT_HTTP_PORT": str(port)}
 
 
 async def _get(replica: Replica, path: str) -> tuple[int, str]:
