@@ -313,14 +313,21 @@ class UpdateRunner:
             raw = json.loads(item.payload)
         except ValueError:
             raw = None
-        query_id = callback_query_id(raw) if isinstance(raw, dict) else None
-        if isinstance(raw, dict) and query_id is not None:
-            if refused_press(raw):
-                self._handle_alone(item)
-                return
-            key = item.chat_key if item.chat_key is not None else 0
-            self._answer(query_id, after=0.0 if self._must_wait(key) else ANSWER_DEADLINE)
-        self.submit(item)
+        key = item.chat_key if item.chat_key is not None else 0
+        refused = isinstance(raw, dict) and self._press(raw, waits=self._must_wait(key))
+        self._queue(item, refused=refused)
+
+    def _press(self, raw: dict[str, Any], *, waits: bool) -> bool:
+        """If `raw` is a button press: True when the codec refuses it (its handling changes
+        nothing, so it goes at once, in no chat's queue); otherwise its blank answer is
+        scheduled, at once when it `waits` its turn, else after ANSWER_DEADLINE."""
+        query_id = callback_query_id(raw)
+        if query_id is None:
+            return False
+        if refused_press(raw):
+            return True
+        self._answer(query_id, after=0.0 if waits else ANSWER_DEADLINE)
+        return False
 
     async def _replay_requested(self, context: BotContext) -> None:
         for row in await self.intake.take_replays(self.leadership.me.id):
@@ -351,29 +358,21 @@ class UpdateRunner:
         busy: set[int] = set()
         for raw, item in zip(raw_updates, stored, strict=True):
             key = item.chat_key if item.chat_key is not None else 0
-            query_id = callback_query_id(raw)
-            if query_id is not None and refused_press(raw):
+            if self._press(raw, waits=key in busy or self._must_wait(key)):
                 refused.add(item.update_id)
-            elif query_id is not None:
-                waits = key in busy or self._must_wait(key)
-                self._answer(query_id, after=0.0 if waits else ANSWER_DEADLINE)
             busy.add(key)
-        me = self.leadership.me.id
-        if not self.leadership.shared:
-            new = await self.intake.store(stored, owner=me)
+        # With replicas, updates of the same chat may have reached a standby just before:
+        # they are claimed in the same transaction and queued first, so the chat's order
+        # holds. (A single process has no one else's updates to claim.)
+        shared = self.leadership.shared and self.leadership.sure()
+        async with self._claiming:
+            new, claimed = await self.intake.store_and_claim(
+                stored, self.leadership.me.id, self.leadership.live if shared else None
+            )
             self._count_received(stored, new)
             failpoints.hit("intake.stored")
             # An update stored before (Telegram handing it over again) is either done, or
             # pending and already queued by the start-up replay: only new ones are queued.
-            self._queue_in_order([i for i in stored if i.update_id in new], (), refused)
-            return
-        # Updates of the same chat may have reached a standby just before: they are claimed
-        # in the same transaction and queued first, so the chat's order holds.
-        async with self._claiming:
-            live = self.leadership.live if self.leadership.sure() else None
-            new, claimed = await self.intake.store_and_claim(stored, me, live)
-            self._count_received(stored, new)
-            failpoints.hit("intake.stored")
             self._queue_in_order([i for i in stored if i.update_id in new], claimed, refused)
 
     def _count_received(self, stored: Sequence[StoredUpdate], new: Set[int]) -> None:

@@ -148,9 +148,8 @@ class Leadership:
             await uow.replicas.forget(gone)
             leading = await uow.replicas.take_lease(self.me.id, now, now + self.lease, dead=gone)
             await uow.commit()
+        # Includes this replica: its heartbeat was written in the same transaction.
         self.live = tuple(r.id for r in replicas if r.id not in gone)
-        if self.me.id not in self.live:
-            self.live = (*self.live, self.me.id)
         if leading:
             self._renewed_at = now
         self.leading = leading

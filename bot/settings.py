@@ -205,9 +205,7 @@ class Settings:
         if not realert_raw.isdigit() or not 1 <= int(realert_raw) <= 240:
             raise ConfigError("PEERBOT_REALERT_MINUTES", "must be 1 to 240 minutes", "5")
 
-        keep_raw = get("PEERBOT_KEEP_DELIVERIES_DAYS") or "30"
-        if not keep_raw.isdigit() or not 1 <= int(keep_raw) <= 3650:
-            raise ConfigError("PEERBOT_KEEP_DELIVERIES_DAYS", "must be 1 to 3650 days", "30")
+        keep_deliveries = _days(get, "PEERBOT_KEEP_DELIVERIES_DAYS", 30)
 
         retention = {
             name: _days(get, variable, default)
@@ -267,7 +265,7 @@ class Settings:
             reminder_offsets=offsets,
             oncall_contact=get("PEERBOT_ONCALL_CONTACT"),
             realert_after=timedelta(minutes=int(realert_raw)),
-            keep_deliveries=timedelta(days=int(keep_raw)),
+            keep_deliveries=timedelta(days=keep_deliveries),
             **retention,
             question_delay=question_delay,
             log_level=log_level,
@@ -289,7 +287,7 @@ def _config_dir(raw: str | None) -> Path | None:
 
 
 def _days(get: Callable[[str], str | None], variable: str, default: int) -> int:
-    """A retention period: whole days, 1 to 3650."""
+    """A keeping period: whole days, 1 to 3650."""
     raw = (get(variable) or str(default)).strip()
     if not raw.isdigit() or not 1 <= int(raw) <= 3650:
         raise ConfigError(variable, "must be 1 to 3650 days", str(default))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.storage.db import database_unavailable
-from bot.storage.models import utcnow
+from bot.storage.models import Inbound, utcnow
 from bot.storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,16 @@ class IntakeService:
 
     async def store(self, updates: list[StoredUpdate], owner: str | None = None) -> set[int]:
         """Store updates (ignoring ones already stored), held by `owner` (None: by no one
-        until the leader claims them); returns the ids that were new.
+        until the leader claims them); returns the ids that were new."""
+        new, _ = await self.store_and_claim(updates, owner, None)
+        return new
+
+    async def store_and_claim(
+        self, updates: list[StoredUpdate], owner: str | None, live: Sequence[str] | None
+    ) -> tuple[set[int], list[StoredUpdate]]:
+        """Store updates held by `owner` and, in the same transaction, claim for it the
+        pending ones no `live` replica holds (None: claim nothing). Returns the new ids and
+        what was claimed.
 
         When the batch cannot be stored for a reason other than the database being down, each
         update is stored on its own and one that still fails is kept as a dead letter, so a
@@ -51,9 +60,9 @@ class IntakeService:
         nothing is confirmed and Telegram hands the batch over again.
         """
         if not updates:
-            return set()
+            return set(), []
         try:
-            return await self._store(updates, owner)
+            return await self._store(updates, owner, live)
         except Exception as exc:
             if database_unavailable(exc):
                 raise
@@ -61,7 +70,7 @@ class IntakeService:
         new: set[int] = set()
         for item in updates:
             try:
-                new |= await self._store([item], owner)
+                new |= (await self._store([item], owner, None))[0]
             except Exception as exc:
                 if database_unavailable(exc):
                     raise
@@ -71,37 +80,23 @@ class IntakeService:
             len(updates),
             type(batch_error).__name__,
         )
-        return new
+        claimed = await self.claim(owner, live) if owner is not None and live is not None else []
+        return new, claimed
 
-    async def store_and_claim(
-        self, updates: list[StoredUpdate], me: str, live: Sequence[str] | None
+    async def _store(
+        self, updates: list[StoredUpdate], owner: str | None, live: Sequence[str] | None
     ) -> tuple[set[int], list[StoredUpdate]]:
-        """Store updates held by `me` and, in the same transaction, claim the pending ones no
-        live replica holds (None: claim nothing). Returns the new ids and what was claimed."""
-        if not updates:
-            return set(), []
-        try:
-            async with self.db.uow(urgent=True) as uow:
-                new = await uow.inbound.store(
-                    [(u.update_id, u.chat_key, u.payload) for u in updates], me
-                )
-                rows = await uow.inbound.claim(me, live) if live is not None else []
-                await uow.commit()
-            return new, [StoredUpdate(r.update_id, r.chat_key, r.payload or "{}") for r in rows]
-        except Exception as exc:
-            if database_unavailable(exc):
-                raise
-        # One odd update in the batch: stored one by one (see `store`), then claimed.
-        new = await self.store(updates, me)
-        return new, (await self.claim(me, live) if live is not None else [])
-
-    async def _store(self, updates: list[StoredUpdate], owner: str | None) -> set[int]:
         async with self.db.uow(urgent=True) as uow:
             new = await uow.inbound.store(
                 [(u.update_id, u.chat_key, u.payload) for u in updates], owner
             )
+            claimed = (
+                await uow.inbound.claim(owner, live)
+                if owner is not None and live is not None
+                else []
+            )
             await uow.commit()
-            return new
+        return new, _as_stored(claimed)
 
     async def _keep_dead(self, item: StoredUpdate, error: str) -> None:
         log.error(
@@ -175,7 +170,7 @@ class IntakeService:
         async with self.db.uow(urgent=True) as uow:
             rows = await uow.inbound.claim(me, live)
             await uow.commit()
-        return [StoredUpdate(r.update_id, r.chat_key, r.payload or "{}") for r in rows]
+        return _as_stored(rows)
 
     async def prune(self, older_than: timedelta) -> int:
         """Forget handled updates once Telegram can no longer redeliver them."""
@@ -185,3 +180,7 @@ class IntakeService:
     async def counts(self) -> dict[str, int]:
         async with self.db.uow(read_only=True) as uow:
             return await uow.inbound.counts()
+
+
+def _as_stored(rows: Sequence[Inbound]) -> list[StoredUpdate]:
+    return [StoredUpdate(r.update_id, r.chat_key, r.payload or "{}") for r in rows]

@@ -18,7 +18,7 @@ from bot.core import callbacks
 from bot.core.handling import current_ticket
 from bot.core.outgoing import OutgoingMessage
 from bot.core.safety_figures import EscalationFacts, SafetyFigures, safety_figures
-from bot.core.screening import Level, Screener, Screening
+from bot.core.screening import Level, Match, Screener, Screening
 from bot.locales import Catalogue, Markup
 from bot.services.common import move_flow
 from bot.services.errors import InvalidInput, NotFound
@@ -179,12 +179,13 @@ class SafetyService:
     async def _queue_alerts(self, uow: UnitOfWork, escalation: Escalation, first: bool) -> None:
         assert escalation.id is not None
         rendered: dict[str, OutgoingMessage] = {}
+        evidence = self._evidence(escalation)
         for chat in self._alert_targets(first):
             # A coordinator reads it in their own language; the alert chat in the default.
             member = await uow.members.by_telegram_id(chat) if chat > 0 else None
             lang = self.texts.resolve(member.language if member else None)
             if lang not in rendered:
-                rendered[lang] = self._alert(escalation, first, lang)
+                rendered[lang] = self._alert(escalation, first, lang, evidence)
             await uow.outbox.enqueue(
                 key=f"esc:{escalation.id}:alert:{escalation.alerts}:{chat}",
                 kind="alert",
@@ -195,7 +196,9 @@ class SafetyService:
             )
         escalation.alerts += 1
 
-    def _alert(self, escalation: Escalation, first: bool, lang: str) -> OutgoingMessage:
+    def _alert(
+        self, escalation: Escalation, first: bool, lang: str, evidence: list[Match]
+    ) -> OutgoingMessage:
         assert escalation.id is not None
         t = self.texts.t
         who = Markup(
@@ -207,9 +210,8 @@ class SafetyService:
             lang, "safety.alert", who=who, where=where, text=escalation.text[:800],
             id=escalation.id, time=f"{escalation.created_at:%Y-%m-%d %H:%M}",
         )  # fmt: skip
-        evidence = self._evidence(escalation, lang)
         if evidence:
-            text = f"{text}\n{evidence}"
+            text = f"{text}\n{self._why(evidence, lang)}"
         if not first:
             minutes = int(self.realert_after.total_seconds() // 60) * escalation.alerts
             text = self.texts.tn(lang, "safety.realert", minutes, minutes=minutes) + "\n" + text
@@ -221,23 +223,27 @@ class SafetyService:
         ),)  # fmt: skip
         return OutgoingMessage(text, buttons=buttons)
 
-    def _evidence(self, escalation: Escalation, lang: str) -> str:
+    def _evidence(self, escalation: Escalation) -> list[Match]:
         """Why it was flagged, in words a person can check: the phrases that matched, and for
         the learned stage the words that weighed most. Screened again from the stored words
         (the same words give the same matches), so a re-alert shows it too, and an erased
         member's escalation, whose words are gone, shows none."""
         if not escalation.text:
-            return ""
-        t = self.texts.t
-        shown: list[str] = []
+            return []
+        shown: list[Match] = []
         for match in self.screener.screen(escalation.text).matches:
-            if match.level is Level.NONE or match.phrase in shown:
-                continue
-            key = "safety.evidence_learned" if match.learned else "safety.evidence_phrase"
-            shown.append(t(lang, key, phrase=match.phrase))
-        if not shown:
-            return ""
-        return t(lang, "safety.evidence", phrases=Markup("; ".join(shown[:EVIDENCE_SHOWN])))
+            if match.level is not Level.NONE and all(m.phrase != match.phrase for m in shown):
+                shown.append(match)
+        return shown[:EVIDENCE_SHOWN]
+
+    def _why(self, evidence: list[Match], lang: str) -> str:
+        t = self.texts.t
+        phrases = [
+            t(lang, "safety.evidence_learned" if m.learned else "safety.evidence_phrase",
+              phrase=m.phrase)
+            for m in evidence
+        ]  # fmt: skip
+        return t(lang, "safety.evidence", phrases=Markup("; ".join(phrases)))
 
     async def tick(self, now: datetime) -> int:
         """Alert again about urgent escalations nobody has acknowledged in time."""
