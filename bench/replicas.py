@@ -20,14 +20,12 @@ import os
 import statistics
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # type: ignore[import-untyped]
-
+from bench.throughput import scratch_database
 from bot.storage.crypto import install_keyring
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY
 from tests.e2e.conftest import TOKEN
@@ -37,23 +35,16 @@ from tests.tgfake.spec import load_spec
 
 
 async def once(admin_url: str, members: int, freeze: bool) -> StoryResult:
-    name = f"peerbot_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            async with FakeBotApi(TOKEN, load_spec()) as tg:
-                story = Story(tg, url, Path(tmp))
-                try:
-                    return await story.run(members=members, freeze=freeze)
-                finally:
-                    await story.close()
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with (
+            scratch_database(admin_url, Path(tmp)) as url,
+            FakeBotApi(TOKEN, load_spec()) as tg,
+        ):
+            story = Story(tg, url, Path(tmp))
+            try:
+                return await story.run(members=members, freeze=freeze)
+            finally:
+                await story.close()
 
 
 async def main() -> None:

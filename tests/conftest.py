@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -79,17 +80,23 @@ async def database_url(db_backend: str, tmp_path: Path) -> AsyncIterator[str]:
     if db_backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'peerbot.db'}"
         return
+    async with scratch_postgres("peerbot_test") as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres(prefix: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database beside the test one, dropped afterwards."""
     import asyncpg
 
-    name = f"peerbot_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     try:
-        yield f"{base}/{name}"
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
         admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
         try:

@@ -3,15 +3,12 @@ in bounded batches (bot/services/privacy.py `PrivacyService.tick`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.locales import catalogue
 from bot.services.privacy import PrivacyPolicy, PrivacyService
-from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import (
     AuditEvent,
     Checkin,
@@ -33,14 +30,6 @@ POLICY = PrivacyPolicy(
     audit_days=730,
 )
 OLD_NOTES = RETENTION_BATCH + 5  # more than one batch
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database.connect(database_url)
-    await upgrade_to_head(database.engine)
-    yield database
-    await database.dispose()
 
 
 def ago(now: datetime, days: float) -> datetime:

@@ -8,8 +8,7 @@ import asyncio
 import shutil
 import sqlite3
 import subprocess
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,11 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.storage.crypto import generate_key, install_keyring
-from bot.storage.migrate import upgrade_to_head
 from bot.storage.models import Checkin, Escalation, Member, PeerGroup, Question, utcnow
 from bot.storage.rotation import rotate_keys, stale_values
 from bot.storage.uow import Database
-from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, scratch_postgres
 
 MEMBERS = 120
 
@@ -31,14 +29,6 @@ def keys() -> Iterator[None]:
     """Tests here install other keys; everyone else's tests use the suite's key."""
     yield
     install_keyring(TEST_SECRET_KEY)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database.connect(database_url)
-    await upgrade_to_head(database.engine)
-    yield database
-    await database.dispose()
 
 
 async def seed(db: Database) -> int:
@@ -167,21 +157,6 @@ async def test_a_backup_restores_and_reads_back_an_encrypted_note(
         pytest.skip("pg_dump and pg_restore are not installed")
     dump = tmp_path / "peerbot.dump"
     await run("pg_dump", "--format=custom", f"--file={dump}", database_url)
-    import asyncpg
-
-    name = f"peerbot_restore_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    restored = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    try:
+    async with scratch_postgres("peerbot_restore") as restored:
         await run("pg_restore", "--no-owner", f"--dbname={restored}", str(dump))
         assert await note_back(restored) == "a quiet day"
-    finally:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
