@@ -23,7 +23,9 @@ from sqlalchemy.sql import Select
 from sqlmodel import col
 
 from bot.core.handling import current_ticket
+from bot.storage.checkins import CheckinRepository
 from bot.storage.db import create_engine, insert_ignoring_conflicts, is_postgres
+from bot.storage.escalations import EscalationRepository
 from bot.storage.models import (
     AuditEvent,
     Inbound,
@@ -136,6 +138,8 @@ class UnitOfWork:
         self.broadcasts = BroadcastRepository(self.session)
         self.replicas = ReplicaRepository(self.session)
         self.privacy = PrivacyRepository(self.session)
+        self.escalations = EscalationRepository(self.session)
+        self.checkins = CheckinRepository(self.session)
         return self
 
     async def __aexit__(
