@@ -316,6 +316,8 @@ BROADCAST_STOP = _declare("bc", "x", Id("broadcast"))
 # Escalations (alerts go to coordinators privately, or to an alert group chat)
 ESCALATION_ACK = _declare("esc", "ack", Id("escalation"), where=Where.ANY)
 ESCALATION_RESOLVE = _declare("esc", "res", Id("escalation"), where=Where.ANY)
+# The member, under the crisis reply: "That's not what I meant" (never closes the escalation).
+ESCALATION_NOT_MEANT = _declare("esc", "nm", Id("escalation"))
 
 KINDS: tuple[Kind, ...] = tuple(_TABLE.values())
 
