@@ -6,9 +6,6 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, select
-from sqlmodel import col
-
 from bot.core import callbacks
 from bot.core.outgoing import OutgoingMessage
 from bot.core.schedule import CheckinRule, Due, Rhythm, checkin_due, next_checkin
@@ -17,7 +14,7 @@ from bot.services.common import manages_group, move_flow, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.members import Awaiting
 from bot.services.notices import queue_notice
-from bot.storage.models import Checkin, CheckinPlan, Member, Membership, utcnow
+from bot.storage.models import CheckinPlan, Member, utcnow
 from bot.storage.uow import Database, UnitOfWork
 
 PLANS_PER_TICK = 500
@@ -70,10 +67,11 @@ class CheckinService:
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id)
             assert member.id is not None
-            plan = await uow.session.get(CheckinPlan, member.id)
+            plan = await uow.checkins.plan_of(member.id)
             if plan is None:
-                plan = CheckinPlan(member_id=member.id, rhythm=rhythm.value, at_local="")
-                uow.session.add(plan)
+                plan = uow.checkins.add_plan(
+                    CheckinPlan(member_id=member.id, rhythm=rhythm.value, at_local="")
+                )
             plan.rhythm = rhythm.value
             plan.at_local = at_local.strftime("%H:%M")
             plan.weekday = weekday
@@ -85,14 +83,7 @@ class CheckinService:
         """Queue the prompts that are due; skip (do not flood) ones missed long ago."""
         queued = 0
         async with self.db.uow() as uow:
-            stmt = (
-                select(CheckinPlan, Member)
-                .join(Member, col(Member.id) == col(CheckinPlan.member_id))
-                .where(col(CheckinPlan.next_at) <= now)
-                .order_by(col(CheckinPlan.next_at))
-                .limit(PLANS_PER_TICK)
-            )
-            for plan, member in (await uow.session.execute(stmt)).all():
+            for plan, member in await uow.checkins.plans_due(now, PLANS_PER_TICK):
                 rule = _rule(plan, member.timezone or "UTC")
                 while plan.next_at is not None and plan.next_at <= now:
                     if (
@@ -136,17 +127,8 @@ class CheckinService:
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id)
             assert member.id is not None
-            stmt = select(Checkin).where(
-                col(Checkin.member_id) == member.id, col(Checkin.prompt_at) == prompt_at
-            )
-            existing = (await uow.session.execute(stmt)).scalar_one_or_none()
-            if existing is None:
-                uow.session.add(Checkin(member_id=member.id, prompt_at=prompt_at, mood=mood))
-            else:
-                existing.mood = mood
-                existing.answered_at = now
-            await uow.session.flush()
-            recent = await self._recent_moods(uow, member.id, LOW_MOOD_STREAK)
+            await uow.checkins.record_answer(member.id, prompt_at, mood, now)
+            recent = await uow.checkins.recent_moods(member.id, LOW_MOOD_STREAK)
             move_flow(member, Awaiting.CHECKIN_NOTE, {})  # a note may follow the mood
             await uow.commit()
         low = len(recent) == LOW_MOOD_STREAK and all(m <= LOW_MOOD for m in recent)
@@ -159,13 +141,8 @@ class CheckinService:
             raise InvalidInput("checkins.note_too_long", max=NOTE_MAX)
         async with self.db.uow() as uow:
             member = await onboarded_member(uow, telegram_id)
-            stmt = (
-                select(Checkin)
-                .where(col(Checkin.member_id) == member.id)
-                .order_by(col(Checkin.answered_at).desc())
-                .limit(1)
-            )
-            latest = (await uow.session.execute(stmt)).scalar_one_or_none()
+            assert member.id is not None
+            latest = await uow.checkins.latest_answer(member.id)
             if latest is None:
                 raise NotFound
             latest.note = text
@@ -201,26 +178,13 @@ class CheckinService:
             await uow.commit()
             return len(asked)
 
-    async def _recent_moods(self, uow: UnitOfWork, member_id: int, n: int) -> list[int]:
-        stmt = (
-            select(col(Checkin.mood))
-            .where(col(Checkin.member_id) == member_id)
-            .order_by(col(Checkin.prompt_at).desc())
-            .limit(n)
-        )
-        return [int(m) for m in (await uow.session.execute(stmt)).scalars()]
-
     async def history(self, telegram_id: int, days: int) -> list[tuple[datetime, int]]:
         """The member's own answers in the last `days` days, oldest first."""
         since = utcnow() - timedelta(days=days)
         async with self.db.uow(read_only=True) as uow:
             member = await onboarded_member(uow, telegram_id)
-            stmt = (
-                select(col(Checkin.prompt_at), col(Checkin.mood))
-                .where(col(Checkin.member_id) == member.id, col(Checkin.prompt_at) >= since)
-                .order_by(col(Checkin.prompt_at))
-            )
-            return [(at, int(mood)) for at, mood in (await uow.session.execute(stmt)).all()]
+            assert member.id is not None
+            return await uow.checkins.moods_since(member.id, since)
 
     async def group_trend(
         self, telegram_id: int, group_id: int, days: int
@@ -232,14 +196,7 @@ class CheckinService:
             member = await onboarded_member(uow, telegram_id)
             if not await manages_group(uow, member, group_id, self.coordinators):
                 raise NotAllowed
-            stmt = (
-                select(
-                    func.avg(col(Checkin.mood)), func.count(func.distinct(col(Checkin.member_id)))
-                )
-                .join(Membership, col(Membership.member_id) == col(Checkin.member_id))
-                .where(col(Membership.group_id) == group_id, col(Checkin.prompt_at) >= since)
-            )
-            average, contributors = (await uow.session.execute(stmt)).one()
-        if not contributors or int(contributors) < MIN_CONTRIBUTORS:
+            average, contributors = await uow.checkins.group_average(group_id, since)
+        if average is None or contributors < MIN_CONTRIBUTORS:
             return None
-        return float(average), int(contributors)
+        return average, contributors
