@@ -15,6 +15,7 @@ from bot.core.questions import (
     broadcast_progress,
 )
 from bot.core.roles import GroupRole, may_manage_group
+from bot.core.statuses import BroadcastStatus, OutboxStatus
 from bot.locales import Catalogue, Markup
 from bot.services.common import (
     actor_for,
@@ -31,7 +32,9 @@ from bot.storage.uow import ENQUEUE_CHUNK, Database, UnitOfWork
 BROADCAST_PRIORITY = 6  # behind alerts, notices and reminders
 # A send is recorded first, then queued in chunks; one still queueing after this long was
 # interrupted (the process stopped) and is finished by the progress job.
-QUEUEING = "queueing"
+QUEUEING = "queueing"  # a stored status BroadcastStatus does not list yet
+# A send that Cancel can still stop.
+IN_PROGRESS = (BroadcastStatus.SENDING, QUEUEING)
 QUEUEING_STALLED = timedelta(minutes=1)
 EVERYONE = "all"
 # How long a finished send may wait for its status message before it is closed without one.
@@ -171,7 +174,7 @@ class BroadcastService:
             uow.audit.record("broadcast.send", actor_id=member.id, group_id=broadcast.group_id)
             await uow.commit()
         await self._queue(broadcast, audience, recipients)
-        return self._status(broadcast, member.language, {"pending": len(recipients)})
+        return self._status(broadcast, member.language, {OutboxStatus.PENDING: len(recipients)})
 
     async def _queue(
         self, broadcast: Broadcast, audience: Audience, recipients: list[tuple[int, str]]
@@ -195,7 +198,7 @@ class BroadcastService:
                 # miss the chunk's rows (cancelling only cancels what is already queued).
                 current = await uow.broadcasts.by_id(broadcast.id, for_update=True)
                 if current is None or current.status != QUEUEING:
-                    broadcast.status = current.status if current else "cancelled"
+                    broadcast.status = current.status if current else BroadcastStatus.CANCELLED
                     return  # cancelled while it was being queued
                 await uow.outbox.enqueue_keyed(
                     rows[start : start + ENQUEUE_CHUNK], kind="broadcast",
@@ -205,7 +208,7 @@ class BroadcastService:
         async with self.db.uow() as uow:
             current = await uow.broadcasts.by_id(broadcast.id, for_update=True)
             if current is not None and current.status == QUEUEING:
-                current.status = "sending"
+                current.status = BroadcastStatus.SENDING
                 # What was queued (members may have left or joined before a resumed queueing).
                 current.total = sum((await uow.outbox.counts(batch=f"bc:{broadcast.id}")).values())
                 broadcast.total = current.total
@@ -253,9 +256,10 @@ class BroadcastService:
                 broadcast.author_telegram_id == actor or actor in self.coordinators
             ):
                 raise NotFound
-            if broadcast.status in ("sending", QUEUEING):
+            if broadcast.status in IN_PROGRESS:
                 await uow.outbox.cancel_batch(f"bc:{broadcast_id}")
-                broadcast.status = "cancelled"  # finished once the sends in flight settle
+                # Finished once the sends in flight settle.
+                broadcast.status = BroadcastStatus.CANCELLED
                 member = await uow.members.by_telegram_id(actor)
                 uow.audit.record(
                     "broadcast.cancel", actor_id=member.id if member else None,
@@ -289,8 +293,8 @@ class BroadcastService:
                     continue
                 if progress.settled:
                     broadcast.finished_at = now
-                    if broadcast.status == "sending":
-                        broadcast.status = "done"
+                    if broadcast.status == BroadcastStatus.SENDING:
+                        broadcast.status = BroadcastStatus.DONE
                 author = await uow.members.by_telegram_id(broadcast.author_telegram_id)
                 language = author.language if author else self.texts.default_language
                 update = self._status(broadcast, language, counts)
@@ -310,11 +314,11 @@ class BroadcastService:
         assert broadcast.id is not None and broadcast.status_chat_id is not None
         progress = broadcast_progress(counts, broadcast.total)
         t = self.texts.t
-        if broadcast.status == "cancelled":
+        if broadcast.status == BroadcastStatus.CANCELLED:
             not_sent = progress.cancelled  # sends in flight still land: counted once settled
             text = t(language, "broadcasts.status_cancelled", delivered=progress.delivered,
                      total=progress.total, not_sent=not_sent)  # fmt: skip
-        elif broadcast.status == "done" or progress.settled:
+        elif broadcast.status == BroadcastStatus.DONE or progress.settled:
             text = t(language, "broadcasts.status_done", delivered=progress.delivered,
                      total=progress.total, blocked=progress.blocked,
                      failed=progress.failed)  # fmt: skip
@@ -326,6 +330,6 @@ class BroadcastService:
             broadcast.status_chat_id,
             broadcast.status_message_id,
             text,
-            final=broadcast.status not in ("sending", QUEUEING),  # no Cancel button any more
+            final=broadcast.status not in IN_PROGRESS,  # no Cancel button any more
             progress=progress,
         )

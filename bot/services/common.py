@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from enum import StrEnum
 
 from bot.core.profile import Invalid
 from bot.core.roles import Actor, GroupRole, may_manage_group
@@ -12,9 +13,18 @@ from bot.storage.models import Member
 from bot.storage.uow import UnitOfWork
 
 
+class Step(StrEnum):
+    """Where a member is in onboarding (`Member.step`)."""
+
+    CONSENT = "consent"
+    NAME = "name"
+    TIMEZONE = "timezone"
+    DONE = "done"
+
+
 async def onboarded_member(uow: UnitOfWork, telegram_id: int, *, lock: bool = False) -> Member:
     member = await uow.members.by_telegram_id(telegram_id, for_update=lock)
-    if member is None or member.step != "done":
+    if member is None or member.step != Step.DONE:
         raise NeedsOnboarding
     return member
 

@@ -14,6 +14,7 @@ from bot.core.schedule import (
     next_reminder_slot,
     to_local,
 )
+from bot.core.statuses import RsvpAnswer
 from bot.locales import Catalogue
 from bot.services.common import actor_for, manages_group, move_flow, onboarded_member
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
@@ -22,7 +23,9 @@ from bot.services.reminders import rule_of, set_next_slot
 from bot.storage.models import Meeting, Member, utcnow
 from bot.storage.uow import Database, UnitOfWork
 
-RSVP_ANSWERS = {"g": "going", "m": "maybe", "n": "no"}
+RSVP_ANSWERS = {"g": RsvpAnswer.GOING, "m": RsvpAnswer.MAYBE, "n": RsvpAnswer.NO}
+# Who hears that a meeting changed or was cancelled.
+COMING = (RsvpAnswer.GOING, RsvpAnswer.MAYBE)
 TITLE_MAX = 80
 PLACE_MAX = 200
 
@@ -191,7 +194,7 @@ class MeetingService:
             starts = next_occurrence(rule_of(meeting), now)
             told = 0
             for attendee in await uow.meetings.recipients(meeting.group_id):
-                if answers.get(attendee.id or 0) not in ("going", "maybe") or starts is None:
+                if answers.get(attendee.id or 0) not in COMING or starts is None:
                     continue
                 zone = attendee.timezone or meeting.timezone
                 await queue_notice(
@@ -248,7 +251,7 @@ class MeetingService:
             if starts is not None:
                 answers = await uow.meetings.rsvps(meeting_id, starts)
                 for attendee in await uow.meetings.recipients(meeting.group_id):
-                    if answers.get(attendee.id or 0) not in ("going", "maybe"):
+                    if answers.get(attendee.id or 0) not in COMING:
                         continue
                     zone = attendee.timezone or meeting.timezone
                     await queue_notice(

@@ -17,18 +17,12 @@ from bot.core.profile import (
     resolve_timezone,
 )
 from bot.core.roles import Role
+from bot.services.common import Step as Step  # handlers name it from here
 from bot.services.common import actor_for, onboarded_member, refuse
 from bot.services.errors import InvalidInput, NeedsOnboarding
 from bot.services.groups import JoinResult, join_by_code
 from bot.storage.models import Member, utcnow
 from bot.storage.uow import Database, UnitOfWork
-
-
-class Step(StrEnum):
-    CONSENT = "consent"
-    NAME = "name"
-    TIMEZONE = "timezone"
-    DONE = "done"
 
 
 class Awaiting(StrEnum):

@@ -216,9 +216,7 @@ class PrivacyService:
                     "group": group.name,
                     "meeting": meeting.title,
                     "occurrence": _iso(rsvp.occurrence),
-                    "answer": {"g": "going", "m": "maybe", "n": "not going"}.get(
-                        rsvp.answer, rsvp.answer
-                    ),
+                    "answer": rsvp.answer,  # going | maybe | no (RsvpAnswer)
                     "answered_at": _iso(rsvp.answered_at),
                 }
                 for rsvp, meeting, group in await repo.rsvps_of(member.id)

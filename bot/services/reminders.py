@@ -23,6 +23,7 @@ from bot.core.schedule import (
     reminder_due,
     to_local,
 )
+from bot.core.statuses import RsvpAnswer
 from bot.locales import Catalogue, Markup
 from bot.storage.models import Meeting
 from bot.storage.uow import Database
@@ -134,7 +135,7 @@ class ReminderService:
         made: dict[tuple[str, str], str] = {}
         rows: list[tuple[str, int, str]] = []
         for member_id, telegram_id, lang, timezone in recipients:
-            if member_id in muted or answers.get(member_id) == "no":
+            if member_id in muted or answers.get(member_id) == RsvpAnswer.NO:
                 continue
             zone = timezone or meeting.timezone
             payload = made.get((lang, zone))
@@ -187,9 +188,10 @@ class ReminderService:
             text=text,
             buttons=(
                 tuple(
-                    (t(lang, f"reminders.{label}_button"),
+                    (t(lang, f"reminders.{answer}_button"),
                      callbacks.encode(callbacks.RSVP, meeting.id, stamp, code))
-                    for label, code in (("going", "g"), ("maybe", "m"), ("no", "n"))
+                    for answer, code in ((RsvpAnswer.GOING, "g"), (RsvpAnswer.MAYBE, "m"),
+                                         (RsvpAnswer.NO, "n"))
                 ),
             ),
         )  # fmt: skip

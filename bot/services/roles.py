@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.core.roles import may_grant
 from bot.locales import Catalogue
-from bot.services.common import actor_for
+from bot.services.common import Step, actor_for
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.notices import queue_notice
 from bot.storage.uow import Database
@@ -36,7 +36,7 @@ class RoleService:
             if not may_grant(actor_for(actor_member, actor_telegram_id, self.coordinators)):
                 raise NotAllowed
             target = await uow.members.by_telegram_id(target_telegram_id, for_update=True)
-            if target is None or target.step != "done":
+            if target is None or target.step != Step.DONE:
                 raise InvalidInput("roles.member_not_found")
             changed = target.can_facilitate != allowed
             if changed:
