@@ -1,5 +1,6 @@
-"""`peerbot` command line: run, migrate, deadletters, keygen, rotate-key, screen,
-train-screener."""
+"""`peerbot` command line: run, migrate, deadletters, keygen, rotate-key, screen.
+
+(Training the screener is not part of the bot: `python -m training` from the project's root.)"""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from dotenv import load_dotenv
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.storage.uow import Database
+
+
+# `bot.core.screening.Sensitivity`'s values (not imported here: the command line starts fast).
+SENSITIVITY_CHOICES = ["cautious", "balanced", "quiet"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,23 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         "--lexicon", action="append", type=Path, default=[],
         help="an organisation's own lexicon file (may repeat)",
     )  # fmt: skip
-    trainer = sub.add_parser(
-        "train-screener", help="train the screener's learned second stage from labelled files"
-    )
-    trainer.add_argument("--data", type=Path, default=Path("tests/data"),
-                         help="folder with the labelled .jsonl sets")  # fmt: skip
-    trainer.add_argument("--version", required=True, help="the model's version, e.g. 2026.11-1")
-    trainer.add_argument(
-        "--shared", type=Path, default=None,
-        help="the shared folder with the real training text (default: ../shared beside the "
-        "repository); see bot/locales/lexicon/MODEL_CARD.md",
-    )  # fmt: skip
-    trainer.add_argument("--output", type=Path, default=None,
-                         help="where to save the model (default: the shipped one)")  # fmt: skip
-    trainer.add_argument(
-        "--apart", type=Path, default=None, metavar="DIR",
-        help="also save, in DIR, the models trained without each real file that is also used "
-        "to judge the screener (C-SSRS), to measure the screener on it honestly",
+    screen.add_argument(
+        "--sensitivity", choices=[*SENSITIVITY_CHOICES, "all"], default=None,
+        help="how readily a coordinator is paged (default: PEERBOT_SCREEN_SENSITIVITY, else "
+        "balanced); with --eval, 'all' prints the figures at each setting",
     )  # fmt: skip
     dead = sub.add_parser(
         "deadletters", help="list updates kept as dead letters (or --replay one after a fix)"
@@ -74,42 +66,29 @@ def main(argv: list[str] | None = None) -> int:
         from bot.core.screening import Screener, load_lexicons
         from bot.core.screening_model import LearnedStage
 
+        sensitivity = args.sensitivity or (
+            os.environ.get("PEERBOT_SCREEN_SENSITIVITY", "").strip().lower() or "balanced"
+        )
+        if sensitivity not in [*SENSITIVITY_CHOICES, "all"] or (
+            sensitivity == "all" and not args.eval
+        ):
+            choices = ", ".join(SENSITIVITY_CHOICES)
+            print(f"peerbot: unknown sensitivity {sensitivity!r} (one of {choices}; 'all' with "
+                  "--eval)", file=sys.stderr)  # fmt: skip
+            return 2
         screener = Screener(load_lexicons(extra=args.lexicon), learned=LearnedStage.load())
         if args.eval:
-            return evaluate_files(screener, args.eval)
+            status = 0
+            chosen = SENSITIVITY_CHOICES if sensitivity == "all" else [sensitivity]
+            for setting in chosen:
+                if len(chosen) > 1:
+                    print(f"{'' if setting == chosen[0] else chr(10)}sensitivity: {setting}")
+                status = evaluate_files(screener.at(setting), args.eval) or status
+            return status
+        screener = screener.at(sensitivity)
         for line in sys.stdin:
             print(json.dumps(screen_line(screener, line, args.jsonl, args.lang),
                              ensure_ascii=False), flush=True)  # fmt: skip
-        return 0
-
-    if command == "train-screener":
-        from bot.core.screening_model import MODEL_PATH
-        from bot.core.screening_training import (
-            DEFAULT_SHARED,
-            TRAINING_FILES,
-            train_from_files_keeping_apart,
-        )
-
-        shared = args.shared or DEFAULT_SHARED
-        try:
-            stage, figures, apart = train_from_files_keeping_apart(
-                [args.data / name for name in TRAINING_FILES], args.version, shared
-            )
-        except FileNotFoundError as error:
-            print(f"peerbot: the real training text is missing: {error}", file=sys.stderr)
-            return 2
-        output = args.output or MODEL_PATH
-        stage.save(output)
-        print(f"saved {output} (version {stage.version})")
-        if args.apart is not None:
-            args.apart.mkdir(parents=True, exist_ok=True)
-            for name, without in apart.items():
-                path = args.apart / f"without-{Path(name).stem}.json"
-                without.save(path)
-                print(f"saved {path} (trained without {name})")
-        print("on files each model did not see, the model alone:")
-        for name, value in figures.items():
-            print(f"  {name}: {value:.3f}")
         return 0
 
     if command == "keygen":

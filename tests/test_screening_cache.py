@@ -210,8 +210,62 @@ def test_the_key_follows_every_file_it_is_made_from(tmp_path: Path) -> None:
     real = cache_key()
     assert len(real) == 64
     sources = {path.name for path in screening_cache._sources()}
-    assert {"en.toml", "es.toml", "screening_model.json", "screening.py"} <= sources
-    assert {"screening_model.py", "screening_cache.py"} <= sources
+    assert {"en.toml", "es.toml", "screening_model.json"} <= sources
+    # The code too: every module of the screener package, the model and this cache.
+    package = {f"bot.core.screening.{p.stem}" for p in Path(screening.__file__).parent.glob("*.py")}
+    package = {name.removesuffix(".__init__") for name in package}
+    assert package | {"bot.core.screening_model", "bot.core.screening_cache"} == set(
+        screening_cache.CODE_MODULES
+    )
+
+
+def test_a_change_in_the_code_misses_the_cache(
+    tmp_path: Path, small: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process running other code (before or after an upgrade) never loads what this one
+    kept, even with the same data files."""
+    cached_screener([tmp_path])
+    monkeypatch.setattr(screening_cache, "RUNNING_CODE", "other code")
+    cached_screener([tmp_path])
+    assert len(small) == 2, "built again"
+    assert cache_key(code="other code") != cache_key(code=screening_cache.code_digest())
+
+
+def test_the_key_is_the_running_codes_not_what_is_on_disk_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Source files replaced by an upgrade under a running process do not change its key: it
+    still runs (and would build with) the code it imported."""
+    module = tmp_path / "screener_part.py"
+    module.write_text("WORDS = 1\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("screener_part")
+    before = screening_cache.code_digest(["screener_part"])
+    module.write_text("WORDS = 2\n", encoding="utf-8")
+    assert screening_cache.code_digest(["screener_part"]) != before, "the digest reads the code"
+    # The screener's own: taken when its modules were imported (unchanged since, here), and
+    # not read again for the key.
+    assert screening_cache.code_digest() == screening_cache.RUNNING_CODE
+    key = cache_key()
+    monkeypatch.setattr(screening_cache, "code_digest", lambda *_: "changed on disk")
+    assert cache_key() == key
+
+
+def test_data_changed_while_building_keeps_nothing(
+    tmp_path: Path, small: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = tmp_path / "lexicons" / "en.toml"
+    build = screening.build_default_screener
+
+    def build_during_an_upgrade() -> Screener:
+        screener = build()
+        changed.write_text(SMALL_LEXICON.replace("kill myself", "end my life"), encoding="utf-8")
+        return screener
+
+    monkeypatch.setattr(screening, "build_default_screener", build_during_an_upgrade)
+    cache = tmp_path / "cache"
+    cached_screener([cache])
+    assert _kept(cache) == []
 
 
 def test_extending_a_loaded_lexicon_still_works(tmp_path: Path, small: list[int]) -> None:

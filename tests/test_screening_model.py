@@ -12,15 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.screening import Level, Lexicon, Screener, default_screener, load_lexicons
-from bot.core.screening_model import (
-    FEATURES_VERSION,
-    MODEL_PATH,
-    Example,
-    LearnedStage,
-    file_digest,
-    train,
-)
-from bot.core.screening_training import DEFAULT_SHARED, SHARED_FILES, TRAINING_FILES, example
+from bot.core.screening_model import FEATURES_VERSION, MODEL_PATH, LearnedStage, file_digest
+from training.data import DEFAULT_SHARED, SHARED_FILES, TRAINING_FILES, example
+from training.model import Example, train
 
 DATA = Path(__file__).parent / "data"
 
@@ -30,7 +24,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 def test_the_shipped_model_was_trained_on_the_data_as_it_is_now() -> None:
-    """Editing a labelled set without retraining (`peerbot train-screener`) fails here."""
+    """Editing a labelled set without retraining (`python -m training`) fails here."""
     stage = LearnedStage.load()
     own = {name: digest for name, digest in stage.trained_on.items() if "/" not in name}
     assert own == {name: file_digest(DATA / name) for name in TRAINING_FILES}
@@ -177,3 +171,18 @@ def test_of_the_real_evaluation_sets_only_c_ssrs_is_learned_from() -> None:
     ]
     # Schema-Guided Dialogue (CC BY-SA) is left out: no ShareAlike term reaches the weights.
     assert not any("sgd" in name for name in SHARED_FILES)
+
+
+def test_the_bot_never_imports_the_training_tools() -> None:
+    """Training is not installed with the bot (`training/`, outside `bot/`): nothing in the bot
+    may need it."""
+    root = Path(__file__).resolve().parents[1]
+    offenders = [
+        str(path.relative_to(root))
+        for path in sorted((root / "bot").rglob("*.py"))
+        if any(
+            line.lstrip().startswith(("import training", "from training"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+        )
+    ]
+    assert offenders == []

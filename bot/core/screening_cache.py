@@ -3,12 +3,16 @@ building it for seconds (compiling the lexicons' patterns and reading the learne
 
 The file is named and checked by a key made of everything the screener is built from: the
 lexicon and model files, the code that builds it, and the Python (and its regex engine) that
-compiled the patterns. A file that is stale, corrupt, unreadable, not ours or refers to
-anything but the screener's own classes is never used: the screener is built again and the
-file rewritten. It is kept where Python keeps its compiled modules (`__pycache__` beside the
-lexicons) or, where that is not writable, in the user's cache directory
-(`$XDG_CACHE_HOME/peerbot`, `~/.cache/peerbot`), or beside the SQLite database; where none
-is, the screener is built at each start as before.
+compiled the patterns. The code is the code this process runs: its modules' source as it was
+when they were imported (`RUNNING_CODE`), not as it is on disk now, so that a process started
+before an upgrade never keeps what its old code built under the new code's key, nor loads what
+new code built. A data file that changes while the screener is built leaves nothing kept.
+
+A file that is stale, corrupt, unreadable, not ours or refers to anything but the screener's own
+classes is never used: the screener is built again and the file rewritten. It is kept where
+Python keeps its compiled modules (`__pycache__` beside the lexicons) or, where that is not
+writable, in the user's cache directory (`$XDG_CACHE_HOME/peerbot`, `~/.cache/peerbot`), or
+beside the SQLite database; where none is, the screener is built at each start as before.
 
 A compiled regex is normally pickled as its source and compiled again when loaded, which is
 the very cost to avoid: its compiled code is kept instead, made as `re` makes it (and checked
@@ -65,20 +69,47 @@ def cache_dirs() -> list[Path]:
 
 
 def _sources() -> list[Path]:
-    code = [
-        Path(module.__file__ or "")
-        for module in (screening, screening_model, sys.modules[__name__])
-    ]
-    return [*sorted(LEXICON_DIR.glob("*.toml")), screening_model.MODEL_PATH, *code]
+    """The data files the default screener is built from."""
+    return [*sorted(LEXICON_DIR.glob("*.toml")), screening_model.MODEL_PATH]
 
 
-def cache_key(sources: Iterable[Path] | None = None) -> str:
-    """A digest of everything the default screener is made from (raises OSError if a file is
-    missing)."""
+# Every module that builds a screener or whose classes a kept one holds.
+CODE_MODULES = (
+    "bot.core.screening",
+    "bot.core.screening.context",
+    "bot.core.screening.lexicon",
+    "bot.core.screening.matching",
+    "bot.core.screening.normalise",
+    "bot.core.screening.phrases",
+    "bot.core.screening.results",
+    "bot.core.screening_model",
+    __name__,
+)
+
+
+def code_digest(modules: Iterable[str] = CODE_MODULES) -> str:
+    """A digest of these (imported) modules' source files as they are on disk now."""
+    digest = hashlib.sha256()
+    for name in modules:
+        data = Path(sys.modules[name].__file__ or "").read_bytes()
+        digest.update(f"\n{name} {len(data)}\n".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+# The code this process runs: read as this module is imported, which the screening package
+# does as it is imported itself (a moment after its modules were read).
+RUNNING_CODE = code_digest()
+
+
+def cache_key(sources: Iterable[Path] | None = None, code: str | None = None) -> str:
+    """A digest of everything the default screener is made from: the data files (raises
+    OSError if one is missing) and the code (default: the code this process runs)."""
     digest = hashlib.sha256(FORMAT)
     engine = (sys.version, sys.implementation.cache_tag, sys.byteorder,
               getattr(_sre, "MAGIC", None), getattr(_sre, "CODESIZE", None))  # fmt: skip
     digest.update(repr(engine).encode())
+    digest.update(f"\ncode {RUNNING_CODE if code is None else code}\n".encode())
     for path in _sources() if sources is None else sources:
         data = path.read_bytes()
         digest.update(f"\n{path.name} {len(data)}\n".encode())
@@ -173,8 +204,12 @@ class _Pickler(pickle.Pickler):
 
 # What a kept screener is made of: nothing else is ever unpickled from the file.
 _ALLOWED = {
-    *(("bot.core.screening", name)
-      for name in ("Screener", "Lexicon", "Rule", "Combination", "Level", "_Phrases", "_Phrase")),
+    ("bot.core.screening.matching", "Screener"),
+    *(("bot.core.screening.lexicon", name) for name in ("Lexicon", "Rule", "Combination")),
+    ("bot.core.screening.results", "Level"),
+    ("bot.core.screening.results", "Sensitivity"),
+    ("bot.core.screening.phrases", "_Phrases"),
+    ("bot.core.screening.phrases", "_Phrase"),
     ("bot.core.screening_model", "LearnedStage"),
     ("bot.core.screening_model", "LinearScore"),
     (__name__, "_pattern"),
@@ -281,7 +316,13 @@ def cached_screener(dirs: list[Path] | None = None) -> Screener:
         COMPILER.reset(token)
     took = time.perf_counter() - began
     try:
+        # A data file that changed meanwhile (an upgrade): what was built may be either's.
+        if cache_key() != key:
+            log.warning("the crisis screener's files changed while it was built; not kept")
+            return screener
         kept = save(screener, recorder, key, dirs)
+    except OSError:
+        return screener
     except (pickle.PicklingError, RecursionError) as error:
         log.warning("the crisis screener could not be kept (%s)", type(error).__name__)
         kept = None

@@ -1,9 +1,9 @@
-"""Training the screener's learned second stage from labelled message files.
+"""The labelled messages the screener's learned second stage is trained on.
 
-    peerbot train-screener --version V    # the project's sets and the real text in ../shared
+    .venv/bin/python -m training --version V    # the project's sets and the real text in ../shared
 
 Each file is one writer's messages (or one public data set): thresholds are chosen on files a
-model did not see (see `screening_model.train`), so the figures printed are for wording unlike
+model did not see (see `training.model.train`), so the figures printed are for wording unlike
 its training data.
 
 Besides the project's own written sets, the model learns from real human-written text read from
@@ -26,13 +26,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.core.screening import message_words
-from bot.core.screening_model import (
-    Example,
-    LearnedStage,
-    features,
-    file_digest,
-    train_keeping_apart,
-)
+from bot.core.screening_model import LearnedStage, features, file_digest
+from training.model import Example, train_keeping_apart
 
 # The labelled sets the shipped model learns from (the sealed sets are never among them).
 TRAINING_FILES = (
@@ -66,7 +61,7 @@ CSSRS_LEVELS = {
     "Indicator": ("concern", "hopelessness"),
     "Supportive": ("none", "ordinary"),
 }
-DEFAULT_SHARED = Path(__file__).resolve().parents[3] / "shared"
+DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def examples_from(path: Path) -> list[Example]:
@@ -103,7 +98,7 @@ def example(text: str, label: str, category: str, group: str) -> Example:
 
 
 # The real file also used to judge the screener: a stage trained without it is kept apart, so
-# its figures on that file can be measured honestly (`peerbot train-screener --apart DIR`).
+# its figures on that file can be measured honestly (`python -m training --apart DIR`).
 APART = ("cssrs_reddit_users.jsonl",)
 
 
