@@ -41,3 +41,17 @@ def test_a_quiet_month_has_no_times_to_show() -> None:
     figures = safety_figures([], NOW, days=30)
     assert figures.total == figures.open_now == 0
     assert figures.median_to_acknowledge is None and figures.oldest_unacknowledged is None
+
+
+def test_false_alarms_by_the_members_word_are_counted_over_the_last_month() -> None:
+    said = NOW - timedelta(days=1)
+    facts = [
+        EscalationFacts("urgent", "resolved", NOW - timedelta(days=2), None, 0, said),
+        EscalationFacts("urgent", "open", NOW - timedelta(days=3), None, 1, said),  # still open
+        _esc("urgent", "resolved", 10, 4),
+        EscalationFacts("urgent", "resolved", NOW - timedelta(days=40), None, 0, said),  # older
+    ]
+    for days in (7, 30, 90):  # the same monthly figure whatever period is asked
+        figures = safety_figures(facts, NOW, days=days)
+        assert (figures.not_meant, figures.urgent_lately, figures.false_alarm_days) == (2, 3, 30)
+    assert safety_figures(facts, NOW, days=90).urgent == 4

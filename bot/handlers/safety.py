@@ -34,6 +34,7 @@ from bot.handlers.common import (
     buttons,
     edge,
     language,
+    notice_text,
     only_for,
     profile_at_start,
     say,
@@ -94,14 +95,14 @@ async def gate(update: Update, context: BotContext) -> None:
     if flagged.screening.level is Level.URGENT and not (
         ticket is not None and HELP_SENT in ticket.steps_done
     ):
-        await _reply_with_help(update, context)
+        await _reply_with_help(update, context, flagged.escalation_id)
         if ticket is not None:
             ticket.steps_done.add(HELP_SENT)
 
 
-async def _reply_with_help(update: Update, context: BotContext) -> None:
-    """A warm private reply with the crisis lines for where the member is, in their language.
-    Never in public."""
+async def _reply_with_help(update: Update, context: BotContext, escalation_id: int | None) -> None:
+    """A warm private reply with the crisis lines for where the member is, in their language,
+    and a "That's not what I meant" button under it. Never in public."""
     user = update.effective_user
     assert user is not None
     profile = await profile_at_start(update, context)
@@ -116,8 +117,16 @@ async def _reply_with_help(update: Update, context: BotContext) -> None:
         t(lang, "safety.oncall", contact=settings.oncall_contact) if settings.oncall_contact else ""
     )
     text = t(lang, "safety.member_reply", lines=lines, oncall=_markup(oncall))
+    not_meant = (
+        buttons([[button(t(lang, "safety.not_meant_button"), callbacks.ESCALATION_NOT_MEANT,
+                         escalation_id)]])
+        if escalation_id is not None
+        else None
+    )  # fmt: skip
     try:
-        await context.bot.send_message(user.id, text, parse_mode=ParseMode.HTML)
+        await context.bot.send_message(
+            user.id, text, parse_mode=ParseMode.HTML, reply_markup=not_meant
+        )
     except TelegramError as exc:  # e.g. a group member who never opened a chat with the bot
         log.warning("could not reach the member privately: %s", type(exc).__name__)
 
@@ -126,6 +135,22 @@ def _markup(html: str) -> object:
     from bot.locales import Markup
 
     return Markup(html)
+
+
+@edge
+async def on_not_meant(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """The member's "That's not what I meant": thanked once, kindly; the crisis reply and its
+    help lines stay where they are (only the button goes). A second press changes nothing."""
+    user = update.effective_user
+    assert user is not None
+    first = await context.services.safety.not_meant(user.id, pressed.number("escalation"))
+    wake_delivery(context)  # the notes to the coordinators
+    if first:
+        await settle_query(update)
+        await say(update, context, "safety.not_meant_thanks")
+    else:
+        lang = await language(update, context)
+        await answer_query(update, notice_text(context.texts.t(lang, "safety.not_meant_thanks")))
 
 
 @edge
@@ -225,13 +250,20 @@ async def list_escalations(update: Update, context: BotContext) -> None:
         realerted=figures.realerted, open_now=figures.open_now,
         oldest=wait(figures.oldest_unacknowledged),
     )  # fmt: skip
+    false_alarms = context.texts.tn(
+        lang, "safety.figures_not_meant", figures.not_meant, count=figures.not_meant,
+        urgent=figures.urgent_lately, days=figures.false_alarm_days,
+    )  # fmt: skip
     lines = [
         t(lang, "safety.list_item", id=v.id, level=t(lang, f"safety.level_{v.level}"), who=v.who,
           time=f"{v.created_at:%Y-%m-%d %H:%M}", status=t(lang, f"safety.status_{v.status}"))
+        + (t(lang, "safety.list_not_meant") if v.not_meant_at is not None else "")
         for v in views
     ] or [t(lang, "safety.none_open")]  # fmt: skip
     await context.bot.send_message(
-        chat.id, "\n\n".join([summary, "\n".join(lines)]), parse_mode=ParseMode.HTML
+        chat.id,
+        "\n\n".join([f"{summary}\n{false_alarms}", "\n".join(lines)]),
+        parse_mode=ParseMode.HTML,
     )
 
 
@@ -256,6 +288,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         Buttons([callbacks.ESCALATION_ACK, callbacks.ESCALATION_RESOLVE], on_escalation_button)
     )
+    application.add_handler(Buttons([callbacks.ESCALATION_NOT_MEANT], on_not_meant))
     application.add_handler(
         CommandHandler("escalations", list_escalations, filters=filters.ChatType.PRIVATE)
     )
