@@ -9,6 +9,7 @@ import pytest
 from bot.core.screening import Level, Screener, load_lexicons
 from tests.e2e.conftest import COORDINATOR_ID, BotStarter, ClockAt, MovableClock
 from tests.e2e.people import invite_code_in, onboard
+from tests.tgfake.people import Person
 from tests.tgfake.server import FakeBotApi
 
 
@@ -150,3 +151,68 @@ async def test_429s_and_5xx_delay_the_alert_but_do_not_lose_it(
     tg.inject("502", method="sendMessage", chat_id=COORDINATOR_ID, times=2)
     await ann.says("he said he would kill me, he is hitting me")
     await cora.sees("Urgent", timeout=15)
+
+
+async def _onboard_in_spanish(person: Person, name: str, city: str) -> None:
+    await person.says("/start")
+    await person.presses("Acepto")
+    await person.sees("¿Qué nombre quieres que vean")
+    await person.says(name)
+    await person.sees("¿En qué zona horaria estás?")
+    await person.says(city)
+    await person.sees("Ya está todo listo")
+
+
+async def test_a_spanish_member_says_it_was_not_what_they_meant_and_the_coordinator_sees_it(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    await start_bot()
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    lucia = tg.person("Lucía", language_code="es")
+    await _onboard_in_spanish(lucia, "Lucía", "Madrid")
+    await lucia.says("a veces pienso en quitarme la vida")
+    await lucia.sees("Me alegra de verdad que nos lo hayas contado")
+    (reply,) = [m for m in tg.sent_messages(lucia.user.id) if "Me alegra" in m["text"]]
+    assert lucia.buttons(reply) == ["No quise decir eso"] and "024" in reply["text"]
+    await cora.sees("Urgent — someone may be in danger")
+
+    # Someone else pressing her button (replayed data) is refused kindly, and nothing changes.
+    bo = tg.person("Bo")
+    await onboard(bo, "Bo")
+    forged = reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await bo.user.press(tg.sent_messages(bo.user.id)[-1], forged)
+    await bo.sees("belongs to someone else's message, so nothing has changed")
+    assert not any("not what they meant" in m for m in cora.inbox())
+
+    await lucia.presses("No quise decir eso")
+    await lucia.sees("Gracias por contárnoslo")
+    # The help lines stay where they were; only the button is gone.
+    (kept,) = [m for m in tg.sent_messages(lucia.user.id) if "Me alegra" in m["text"]]
+    assert kept["text"] == reply["text"] and lucia.buttons(kept) == []
+
+    note = await cora.sees("the member said this was not what they meant")
+    assert "repeats until someone acknowledges it" in note
+    await cora.says("/escalations")
+    shown = await cora.sees("The safety path")
+    assert "Lucía" in shown and "open — the member said it was not what they meant" in shown
+    assert "by the member's own word: 1 urgent escalation of 1 in the last 30 days" in shown
+
+
+async def test_a_short_yes_right_after_a_members_concern_pages_once(
+    tg: FakeBotApi, start_bot: BotStarter
+) -> None:
+    await start_bot()
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    ann = tg.person("Ann")
+    await onboard(ann, "Annie", city="London")
+    await ann.says("i have been thinking about suicide")  # concern: a review, no page
+    await ann.says("yes")
+    reply = await ann.sees("glad you told us")
+    assert "Samaritans" in reply
+    alert = await cora.sees("Urgent — someone may be in danger")
+    assert "thinking about suicide" in alert and "yes" in alert
+    await cora.says("/escalations")
+    shown = await cora.sees("The safety path")
+    assert "Escalations: 1 (urgent: 1, concern: 0)" in shown  # raised, not a second one
