@@ -40,6 +40,7 @@ from telegram.error import (
 from bot import failpoints
 from bot.core.outgoing import OutgoingMessage
 from bot.core.ratelimit import MARGIN, SendBudget
+from bot.core.statuses import OutboxStatus
 from bot.delivery.limiter import retry_seconds, take_turn
 from bot.observability.metrics import Metrics
 from bot.storage.models import Outbox, utcnow
@@ -100,10 +101,10 @@ class Dispatcher:
         async with self.db.uow() as uow:
             for row in await uow.outbox.orphaned_in_flight(self.live()):
                 if row.kind in URGENT_KINDS:
-                    row.status = "pending"
+                    row.status = OutboxStatus.PENDING
                     requeued += 1
                 else:
-                    row.status = "ambiguous"
+                    row.status = OutboxStatus.AMBIGUOUS
                     row.error = "in flight when the process stopped"
                     _forget_recipient(row)
                     ambiguous += 1
@@ -224,7 +225,9 @@ class Dispatcher:
                 self.budget.pause_until(self.clock() + wait)
                 log.warning("Telegram asked to slow down for %.0f s", wait)
                 self._count("429")
-                await self._settle(row, "pending", delay=wait, error="429", attempt_back=True)
+                await self._settle(
+                    row, OutboxStatus.PENDING, delay=wait, error="429", attempt_back=True
+                )
             except Forbidden:
                 self._count("blocked")
                 await self._unreachable(row)
@@ -233,12 +236,12 @@ class Dispatcher:
                 if row.kind in URGENT_KINDS:
                     await self._retry(row, "timeout")
                 else:
-                    await self._settle(row, "ambiguous", error="timed out")
+                    await self._settle(row, OutboxStatus.AMBIGUOUS, error="timed out")
             except BadRequest as exc:
                 # The description can quote what was sent: log only that it was refused.
                 log.error("outbox %s refused by Telegram (400)", row.id)
                 self._count("refused")
-                await self._settle(row, "failed", error=exc.message[:200])
+                await self._settle(row, OutboxStatus.FAILED, error=exc.message[:200])
             except NetworkError as exc:
                 self._count("network_error", answered=False)
                 await self._retry(row, type(exc).__name__)
@@ -248,12 +251,12 @@ class Dispatcher:
             except TelegramError as exc:  # anything else: settle it, never leave it in flight
                 log.error("outbox %s refused by Telegram (%s)", row.id, type(exc).__name__)
                 self._count("refused")
-                await self._settle(row, "failed", error=type(exc).__name__)
+                await self._settle(row, OutboxStatus.FAILED, error=type(exc).__name__)
             else:
                 self.sent += 1
                 self._count("sent")
                 failpoints.hit("delivery.sent")
-                await self._settle(row, "sent", message_id=sent.message_id)
+                await self._settle(row, OutboxStatus.SENT, message_id=sent.message_id)
         finally:
             self.budget.finish(row.chat_id, self.clock())
             self._slots.release()
@@ -267,10 +270,10 @@ class Dispatcher:
     async def _retry(self, row: Outbox, error: str) -> None:
         if row.attempts >= MAX_ATTEMPTS and row.kind not in URGENT_KINDS:
             log.error("outbox %s gave up after %d attempts", row.id, row.attempts)
-            await self._settle(row, "failed", error=error)
+            await self._settle(row, OutboxStatus.FAILED, error=error)
             return
         delay = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
-        await self._settle(row, "pending", delay=delay, error=error)
+        await self._settle(row, OutboxStatus.PENDING, delay=delay, error=error)
 
     async def _migrated(self, row: Outbox, new_chat_id: int) -> None:
         """A group became a supergroup (its id changed): follow it, and send there."""
@@ -279,7 +282,7 @@ class Dispatcher:
             await uow.outbox.follow_chat(row.chat_id, new_chat_id)
             fresh = await _still_ours(uow, row)
             if fresh is not None:
-                fresh.status = "pending"
+                fresh.status = OutboxStatus.PENDING
             await uow.commit()
         log.warning("outbox %s: the chat moved to a new id; sending there", row.id)
 
@@ -287,7 +290,7 @@ class Dispatcher:
         async with self.db.uow() as uow:
             fresh = await _still_ours(uow, row)
             if fresh is not None:
-                fresh.status = "unreachable"
+                fresh.status = OutboxStatus.UNREACHABLE
                 fresh.error = "403"
                 _forget_recipient(fresh)
             if row.chat_id > 0:
@@ -298,7 +301,7 @@ class Dispatcher:
     async def _settle(
         self,
         row: Outbox,
-        status: str,
+        status: OutboxStatus,
         *,
         delay: float = 0.0,
         error: str | None = None,
@@ -313,12 +316,12 @@ class Dispatcher:
             fresh.error = error
             if attempt_back:
                 fresh.attempts = max(0, fresh.attempts - 1)  # a 429 is not the row's fault
-            if status == "pending":
+            if status == OutboxStatus.PENDING:
                 fresh.not_before = utcnow() + timedelta(seconds=delay)
-            if status == "sent":
+            if status == OutboxStatus.SENT:
                 fresh.sent_at = utcnow()
                 fresh.message_id = message_id
-            if status != "pending":
+            if status != OutboxStatus.PENDING:
                 _forget_recipient(fresh)
             await uow.commit()
 
@@ -330,7 +333,7 @@ async def _still_ours(uow: UnitOfWork, row: Outbox) -> Outbox | None:
     fresh = await uow.outbox.get(row.id or 0, lock=True)
     if (
         fresh is None
-        or fresh.status != "sending"
+        or fresh.status != OutboxStatus.SENDING
         or fresh.claimed_at != row.claimed_at
         or fresh.owner != row.owner
     ):

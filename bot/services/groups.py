@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.core.invites import new_invite_code
 from bot.core.profile import Invalid, clean_group_name
 from bot.core.roles import GroupRole, may_create_group, may_manage_group
@@ -13,6 +11,7 @@ from bot.locales import Catalogue
 from bot.services.common import actor_for, manages_group, onboarded_member, refuse
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.notices import queue_notice
+from bot.storage.errors import Conflict
 from bot.storage.models import Member, Membership, PeerGroup
 from bot.storage.uow import Database, UnitOfWork
 
@@ -131,8 +130,7 @@ class GroupService:
     async def rotate_invite(self, telegram_id: int, group_id: int) -> GroupInfo:
         async with self.db.uow() as uow:
             group = await self._managed(uow, telegram_id, group_id)
-            group.invite_code = new_invite_code()
-            uow.session.add(group)
+            group.invite_code = new_invite_code()  # read in this unit of work: saved on commit
             member = await uow.members.by_telegram_id(telegram_id)
             uow.audit.record(
                 "invite.rotate", actor_id=member.id if member else None, group_id=group_id
@@ -148,16 +146,15 @@ class GroupService:
             other = await uow.groups.by_chat_id(chat_id)
             if other is not None:
                 raise InvalidInput("groups.chat_taken")
-            group.chat_id = chat_id
-            uow.session.add(group)
+            try:
+                await uow.groups.link_chat(group, chat_id)
+            except Conflict:
+                raise InvalidInput("groups.chat_taken") from None
             member = await uow.members.by_telegram_id(telegram_id)
             uow.audit.record(
                 "group.link", actor_id=member.id if member else None, group_id=group.id
             )
-            try:
-                await uow.commit()
-            except IntegrityError:
-                raise InvalidInput("groups.chat_taken") from None
+            await uow.commit()
             return LinkResult(group.name, already_linked=False)
 
     async def linked_group_name(self, chat_id: int) -> str | None:
@@ -172,7 +169,6 @@ class GroupService:
             if group is None:
                 return None
             group.chat_id = None
-            uow.session.add(group)
             event = uow.audit.record("group.unlink", group_id=group.id)
             facilitators = await uow.memberships.facilitator_telegram_ids(group.id or 0)
             for telegram_id in facilitators:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core.statuses import InboundStatus
 from bot.storage.db import database_unavailable
 from bot.storage.models import Inbound, utcnow
 from bot.storage.uow import Database
@@ -143,7 +144,7 @@ class IntakeService:
                 kind=r.kind or "unknown",
                 error=r.error or "unknown",
                 at=r.done_at or r.received_at,
-                replay_requested=r.status == "replay",
+                replay_requested=r.status == InboundStatus.REPLAY,
             )
             for r in rows
         ]

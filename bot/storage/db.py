@@ -73,6 +73,11 @@ def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
         conn.exec_driver_sql(begin)
 
 
+def rowcount(result: Any) -> int:
+    """How many rows an UPDATE or DELETE changed."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 

@@ -13,6 +13,7 @@ from sqlalchemy import String, cast, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.core.statuses import OutboxStatus, QuestionStatus
 from bot.storage.models import (
     AskMute,
     Broadcast,
@@ -61,8 +62,9 @@ class QuestionRepository:
                 col(Question.group_id) == group_id,
                 col(Question.created_at) >= since,
                 or_(
-                    col(Question.status) == "pending",
-                    (col(Question.status) == "approved") & (col(Question.post_at) > now),
+                    col(Question.status) == QuestionStatus.PENDING,
+                    (col(Question.status) == QuestionStatus.APPROVED)
+                    & (col(Question.post_at) > now),
                 ),
             )
         )
@@ -71,7 +73,7 @@ class QuestionRepository:
 
     async def latest_post_at(self, group_id: int) -> datetime | None:
         stmt = select(func.max(col(Question.post_at))).where(
-            col(Question.group_id) == group_id, col(Question.status) == "approved"
+            col(Question.group_id) == group_id, col(Question.status) == QuestionStatus.APPROVED
         )
         value = (await self.session.execute(stmt)).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
@@ -84,7 +86,7 @@ class QuestionRepository:
             select(Question, col(QuestionAsker.asker))
             .join(QuestionAsker, col(Question.id) == col(QuestionAsker.question_id))
             .where(
-                col(Question.status) == "approved",
+                col(Question.status) == QuestionStatus.APPROVED,
                 col(Question.parent_id).is_(None),
                 col(Question.post_at) <= now,
             )
@@ -135,7 +137,9 @@ class QuestionRepository:
         """Someone left a group: its questions still waiting to reach them privately won't."""
         stmt = (
             select(col(Question.id))
-            .where(col(Question.group_id) == group_id, col(Question.status) == "approved")
+            .where(
+                col(Question.group_id) == group_id, col(Question.status) == QuestionStatus.APPROVED
+            )
             .order_by(col(Question.id).desc())
             .limit(RECENT_SCAN)
         )
@@ -145,8 +149,8 @@ class QuestionRepository:
             return 0
         result = await self.session.execute(
             update(Outbox)
-            .where(col(Outbox.key).in_(keys), col(Outbox.status) == "pending")
-            .values(status="cancelled")
+            .where(col(Outbox.key).in_(keys), col(Outbox.status) == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.CANCELLED)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
@@ -211,9 +215,9 @@ class BroadcastRepository:
             update(Outbox)
             .where(
                 col(Outbox.chat_id) == member.telegram_id,
-                col(Outbox.status) == "pending",
+                col(Outbox.status) == OutboxStatus.PENDING,
                 col(Outbox.batch).in_(batches),
             )
-            .values(status="cancelled")
+            .values(status=OutboxStatus.CANCELLED)
         )
         return int(getattr(result, "rowcount", 0) or 0)
