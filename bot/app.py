@@ -1,4 +1,5 @@
-"""The composition root: `build_application(settings)` is used by production and tests alike."""
+"""The composition root: what the bot is made of, built from the settings (production and tests
+alike). Opening and closing it, in order, is bot/runtime.py's."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import functools
 import logging
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
+from telegram import Bot
 from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
@@ -16,14 +18,12 @@ from bot.core.helplines import install_helplines, shipped_helplines
 from bot.core.ratelimit import SendBudget
 from bot.delivery.limiter import SharedBudgetLimiter
 from bot.handlers import register_all
-from bot.handlers.menus import publish_default_commands
 from bot.locales import catalogue
 from bot.logging_setup import quiet_noisy_loggers
 from bot.services import Services
 from bot.services.privacy import PrivacyPolicy
 from bot.settings import ConfigError, Settings
-from bot.storage.crypto import install_keyring, load_or_create_key_file
-from bot.storage.migrate import upgrade_to_head
+from bot.storage.crypto import load_or_create_key_file
 from bot.storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ KEY_FILE_NAME = "peerbot.key"
 
 
 def build_application(settings: Settings) -> PeerbotApplication:
+    """PTB's application with every handler, job and the error handler registered; nothing
+    is opened here (bot/runtime.py opens and closes, in order)."""
     quiet_noisy_loggers()  # httpx logs request URLs, and the URL carries the bot token
     apply_config_dir(settings)
     # Any: the builder's generic type changes with each option; the result is annotated below.
@@ -40,14 +42,13 @@ def build_application(settings: Settings) -> PeerbotApplication:
     budget = SendBudget()
     if settings.reply_rate_limit:
         builder = builder.rate_limiter(SharedBudgetLimiter(budget))
+    endpoints = telegram_endpoints(settings)
     application: PeerbotApplication = (
-        builder.token(settings.bot_token)
-        .base_url(f"{settings.api_url}/bot")
-        .base_file_url(f"{settings.api_url}/file/bot")
+        builder.token(endpoints["token"])
+        .base_url(endpoints["base_url"])
+        .base_file_url(endpoints["base_file_url"])
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .updater(None)  # intake is ours: updates are stored before they are confirmed
-        .post_init(_post_init(settings))
-        .post_shutdown(_post_shutdown)
         .request(telegram_request(max(8, settings.concurrent_chats)))
         .get_updates_request(telegram_request(1))
         .build()
@@ -55,6 +56,46 @@ def build_application(settings: Settings) -> PeerbotApplication:
     application.bot_data.send_budget = budget
     register_all(application)
     return application
+
+
+class Endpoints(TypedDict):
+    token: str
+    base_url: str
+    base_file_url: str
+
+
+def telegram_endpoints(settings: Settings) -> Endpoints:
+    """The token and URLs every Bot of this process talks to Telegram with."""
+    return Endpoints(
+        token=settings.bot_token,
+        base_url=f"{settings.api_url}/bot",
+        base_file_url=f"{settings.api_url}/file/bot",
+    )
+
+
+def delivery_bot(settings: Settings) -> Bot:
+    """The dispatcher's Bot: without PTB's rate limiter, for it keeps Telegram's limits itself
+    and must see each 429 to pause everything."""
+    return Bot(**telegram_endpoints(settings), request=telegram_request(16))
+
+
+def open_services(settings: Settings, db: Database) -> Services:
+    """The services over an open database (the crisis screener is loaded, or built, here)."""
+    return Services.build(
+        db,
+        settings.coordinators,
+        settings.reminder_offsets,
+        alert_chat_id=settings.alert_chat_id,
+        realert_after=settings.realert_after,
+        question_delay=settings.question_delay,
+        privacy=PrivacyPolicy(
+            safety_record_days=settings.safety_record_days,
+            checkin_note_days=settings.keep_checkin_notes_days,
+            escalation_note_days=settings.keep_escalation_notes_days,
+            question_text_days=settings.keep_question_texts_days,
+            audit_days=settings.keep_audit_days,
+        ),
+    )
 
 
 @functools.cache
@@ -113,41 +154,3 @@ def resolve_secret_key(settings: Settings) -> str:
             key_path,
         )
     return key
-
-
-def _post_init(settings: Settings):  # type: ignore[no-untyped-def]
-    async def post_init(application: PeerbotApplication) -> None:
-        install_keyring(resolve_secret_key(settings))
-        db = Database.connect(settings.database_url)
-        await upgrade_to_head(db.engine)
-        services = Services.build(
-            db,
-            settings.coordinators,
-            settings.reminder_offsets,
-            alert_chat_id=settings.alert_chat_id,
-            realert_after=settings.realert_after,
-            question_delay=settings.question_delay,
-            privacy=PrivacyPolicy(
-                safety_record_days=settings.safety_record_days,
-                checkin_note_days=settings.keep_checkin_notes_days,
-                escalation_note_days=settings.keep_escalation_notes_days,
-                question_text_days=settings.keep_question_texts_days,
-                audit_days=settings.keep_audit_days,
-            ),
-        )
-        application.bot_data.open(settings, services)
-        application.bot_data.database = db
-        await publish_default_commands(
-            application.bot,
-            application.bot_data.catalogue,
-            settings.coordinators,
-            await services.roles.facilitator_ids(),
-        )
-
-    return post_init
-
-
-async def _post_shutdown(application: PeerbotApplication) -> None:
-    db = application.bot_data.database
-    if db is not None:
-        await db.dispose()

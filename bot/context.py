@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class BotData:
-    """Application-wide state, filled in by `post_init` once resources are open."""
+    """Application-wide state, filled in by bot/runtime.py as it opens what the bot uses."""
 
     def __init__(self) -> None:
         self._services: Services | None = None
@@ -35,7 +35,7 @@ class BotData:
     @property
     def services(self) -> Services:
         if self._services is None:
-            raise RuntimeError("services are not open yet (post_init has not run)")
+            raise RuntimeError("services are not open yet (the bot has not started)")
         return self._services
 
     @property

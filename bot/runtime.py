@@ -1,4 +1,4 @@
-"""Start and stop the bot: the application, durable intake, and polling or a webhook."""
+"""The bot's lifecycle: one ordered start (`BotRuntime.start`) and its reverse (`stop`)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,26 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from telegram import Bot
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from bot.app import build_application, telegram_request
-from bot.context import BotContext, PeerbotApplication
-from bot.core import clock
+from bot.app import build_application, delivery_bot, open_services, resolve_secret_key
+from bot.context import PeerbotApplication
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import SharedBudgetLimiter, retry_seconds
-from bot.handlers.broadcasts import refresh_progress
+from bot.handlers import start_jobs
 from bot.handlers.errors import apologise
-from bot.intake import Poller, UpdateRunner, WebhookServer
+from bot.handlers.menus import publish_default_commands
+from bot.intake import UpdateRunner
 from bot.leadership import Leadership
+from bot.receiving import Poller, WebhookServer
 from bot.settings import Settings
+from bot.storage.crypto import install_keyring
+from bot.storage.migrate import upgrade_to_head
+from bot.storage.uow import Database
 
 if TYPE_CHECKING:
     from bot.observability.server import HealthEndpoints
@@ -42,40 +45,6 @@ SEND_STOP_SECONDS = 0.3
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
 TOKEN_REFUSED = "TELEGRAM_BOT_TOKEN: Telegram refused this token; check it with @BotFather"  # noqa: S105
-PRUNE_EVERY = timedelta(hours=1)
-# How often a running announcement's status message is brought up to date.
-PROGRESS_SECONDS = 2.0
-# Telegram keeps undelivered updates for 24 hours; a handled update is remembered longer than
-# that so a late redelivery is still recognised and skipped.
-KEEP_HANDLED = timedelta(days=7)
-
-
-async def _tick(context: BotContext) -> None:
-    """Turn whatever the schedule says is due into outbox rows, then wake the dispatcher."""
-    now = clock.now()
-    services = context.services
-    reminders = await services.reminders.tick(now)
-    prompts = await services.checkins.tick(now)
-    realerts = await services.safety.tick(now)
-    if (reminders.queued or prompts or realerts) and context.bot_data.delivery is not None:
-        context.bot_data.delivery.notify()
-
-
-async def _prune(context: BotContext) -> None:
-    """Forget handled updates and settled delivery records once they are past keeping, and
-    what the retention periods say must go (bot/services/privacy.py)."""
-    expired = await context.services.privacy.tick(clock.now())
-    for kind, count in expired.items():
-        if count:
-            log.info("retention: deleted %d %s", count, kind.replace("_", " "))
-    removed = await context.services.intake.prune(KEEP_HANDLED)
-    if removed:
-        log.info("forgot %d handled updates", removed)
-    delivery = context.bot_data.delivery
-    if delivery is not None:
-        pruned = await delivery.prune(context.bot_data.settings.keep_deliveries)
-        if pruned:
-            log.info("forgot %d settled delivery records", pruned)
 
 
 class LeaseLost(Exception):
@@ -91,90 +60,121 @@ class BotRuntime:
     def __init__(self, settings: Settings, application: PeerbotApplication | None = None) -> None:
         self.settings = settings
         self.application = application or build_application(settings)
-        self.runner: UpdateRunner | None = None
-        self.poller: Poller | None = None
-        self.webhook: WebhookServer | None = None
-        self.dispatcher: Dispatcher | None = None
-        self.leadership: Leadership | None = None
-        self._delivery_bot: Bot | None = None
         self.metrics = self.application.bot_data.metrics
         limiter = self.application.bot.rate_limiter
         if isinstance(limiter, SharedBudgetLimiter):
             limiter.metrics = self.metrics
-        # /healthz, /readyz, /metrics (PEERBOT_HTTP_PORT), and what they say of the bot.
-        self.health: HealthEndpoints | None = None
-        self.phase = "starting"
+        # What `start` opened, in order; `stop` closes what is not None, in reverse.
+        self.health: HealthEndpoints | None = None  # /healthz /readyz /metrics
+        self.database: Database | None = None
+        self.runner: UpdateRunner | None = None
+        self.leadership: Leadership | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._delivery_bot: Bot | None = None
+        self.poller: Poller | None = None
+        self.webhook: WebhookServer | None = None
+        self.phase = "starting"  # what /readyz says until the end of `start`
         # Set when something the bot cannot go on without stopped (polling refused, the
         # leader lease lost): `run_until_stopped` then stops the process.
         self.failed = asyncio.Event()
         self.failure: BaseException | None = None
 
     async def start(self) -> None:
-        """Start everything; Telegram being unreachable is waited out, a refused token is not.
-
-        May be cancelled at any point: `stop()` then closes whatever was opened."""
+        """Start everything, in this order. Telegram being unreachable is waited out (one log
+        line per try), a refused token is not. May be cancelled at any point: `stop()` then
+        closes whatever was opened."""
         app = self.application
+        self._warn_if_alerts_reach_no_one()
+        await self._serve_health()  # 1. /healthz from now on (alone, or on the webhook's port)
+        await self._reachable(app.initialize)  # 2. the token (getMe), before anything is written
+        db = await self._open_database()  # 3. the key, the database and its migrations
+        app.bot_data.open(self.settings, open_services(self.settings, db))  # 4. the screener
+        await self._reachable(self._publish_commands)  # 5. the command menus
+        await app.start()  # 6. PTB and its scheduler (jobs are added when leading)
+        leadership = self.leadership = Leadership(db, shared=db.is_postgres)
+        self.runner = UpdateRunner(  # 7. intake: stored updates, handled by the leader
+            app,
+            app.bot_data.services.intake,
+            self.settings.concurrent_chats,
+            leadership,
+            on_parked=lambda update: apologise(app, update),
+        )
+        leading = await leadership.check()  # 8. leadership; renewing starts now
+        leadership.watch(self._lead, self._lease_lost)
+        if leading:
+            await self._lead()  # handling, jobs, the dispatcher, long polling
+        else:
+            log.info("another replica leads; this one stores what it receives and stands by")
+        if self.settings.webhook is not None:
+            await self._receive_by_webhook()  # 9. webhook mode: every replica receives
+        self.phase = "running"
+
+    async def _lead(self) -> None:
+        """What only the leader does: handle updates, run the jobs, send; and in long polling
+        mode, fetch updates (Telegram allows one getUpdates at a time)."""
+        assert self.runner is not None and self.leadership is not None
+        await self.runner.lead()
+        await self._start_dispatcher(self.leadership)
+        start_jobs(self.application, self.settings.tick_seconds)
+        if self.settings.webhook is None:
+            poller = self.poller = Poller(self.application, self.runner)
+            await self._reachable(poller.start)  # deleteWebhook
+            assert poller.task is not None
+            poller.task.add_done_callback(self._poller_done)
+            log.info("bot started (long polling)")
+
+    async def stop(self, *, hurry: bool = False) -> None:
+        """Stop and close everything, in the reverse order of `start`; safe on a runtime whose
+        start failed or was cancelled part-way, and safe to call twice.
+
+        `hurry` (SIGTERM, SIGINT) keeps the whole stop within about 2 s: updates still being
+        handled, a running tick and sends in flight are cancelled instead of awaited. Nothing
+        is lost by that: updates are stored before they are confirmed and replayed at the next
+        start, ticks are idempotent, and the outbox settles an interrupted send at next start.
+        """
+        app = self.application
+        self.phase = "stopping"
+        if self.leadership is not None:
+            await self.leadership.stop_watching()  # 8. no more taking up the lead
+        await self._stop_receiving()  # 9. and long polling
+        await self._stop_handling(hurry)  # 7.
+        if hurry and app.job_queue is not None and app.running:
+            await app.job_queue.stop(wait=False)  # cancels a running tick
+        if app.running:
+            await app.stop()  # 6. PTB and its scheduler
+        await self._stop_dispatcher(SEND_STOP_SECONDS if hurry else None)  # 8. the sends
+        if self.leadership is not None:
+            # Only now, with nothing more being handled or sent: another may lead at once.
+            await self.leadership.hand_over()
+        await self._close_database()  # 4., 3.
+        await app.shutdown()  # 2.
+        await app.bot.shutdown()  # an application whose initialize() failed skips this
+        if self.health is not None:  # 1. last: /healthz answers while the bot stops
+            await self.health.stop()
+            self.health = None
+        if self.runner is not None:
+            log.info("bot stopped")
+
+    # The steps of `start`, in order.
+
+    def _warn_if_alerts_reach_no_one(self) -> None:
         if not self.settings.has_alert_route:
             log.warning(
                 "PEERBOT_ALLOW_NO_CRISIS_ALERTS is on: with no PEERBOT_COORDINATORS and no "
                 "PEERBOT_ALERT_CHAT_ID, urgent crisis alerts reach no one"
             )
-        # 1. Health and metrics on a port of their own: /healthz answers from now on, and
-        #    /readyz says "starting" until the end of this sequence.
-        await self._start_health_endpoints()
-        # 2. The token (getMe), then the database (migrations) and the command menus.
-        await self._until_reachable(app.initialize)
-        post_init = app.post_init
-        if post_init is not None:
-            await self._until_reachable(lambda: post_init(app), undo=self._close_database)
-        await app.start()
-        # 3. Intake, and leadership: the leader handles, runs the schedule, sends (and polls).
-        db = app.bot_data.database
-        assert db is not None
-        self.leadership = Leadership(db, shared=db.is_postgres)
-        self.runner = UpdateRunner(
-            app,
-            app.bot_data.services.intake,
-            self.settings.concurrent_chats,
-            self.leadership,
-            on_parked=lambda update: apologise(app, update),
-        )
-        leading = await self.leadership.check()
-        # Renewing starts now: taking up the leader's work below may wait for Telegram.
-        self.leadership.watch(self._lead, self._lease_lost)
-        if leading:
-            await self._lead()
-        else:
-            log.info("another replica leads; this one stores what it receives and stands by")
-        # 4. The webhook (every replica receives), with the health endpoints on its port
-        #    when they share it; setWebhook.
-        if self.settings.webhook is not None:
-            shared = self._health_shares_webhook_port()
-            routes = self._health_endpoints().routes() if shared else ()
-            webhook = self.webhook = WebhookServer(
-                app, self.runner, self.settings.webhook, also_serve=routes
-            )
-            try:
-                await self._until_reachable(webhook.start, undo=webhook.stop)
-            except OSError as exc:
-                raise _cannot_listen(
-                    "WEBHOOK_PORT", webhook.config.listen, webhook.config.port, exc
-                ) from None
-            log.info("bot started (webhook)")
-        self.phase = "running"
 
-    def _health_shares_webhook_port(self) -> bool:
+    async def _serve_health(self) -> None:
+        """/healthz, /readyz and /metrics on a port of their own (on the webhook's, the webhook's
+        server serves them from step 9). aiohttp and prometheus-client are imported only now."""
         http = self.settings.http
-        return http is not None and http.shared_with(self.settings.webhook)
-
-    def _health_endpoints(self) -> HealthEndpoints:
-        """The endpoints' handlers (aiohttp and prometheus-client are imported only now)."""
+        if http is None:
+            return
         from bot.observability.server import HealthEndpoints, Sources
 
         app = self.application
-        assert self.settings.http is not None
         self.health = HealthEndpoints(
-            self.settings.http,
+            http,
             Sources(
                 metrics=self.metrics,
                 database=lambda: app.bot_data.database,
@@ -183,54 +183,97 @@ class BotRuntime:
                 ask_telegram=app.bot.get_me,
             ),
         )
-        return self.health
-
-    async def _start_health_endpoints(self) -> None:
-        http = self.settings.http
-        if http is not None and not self._health_shares_webhook_port():
+        if not http.shared_with(self.settings.webhook):
             try:
-                await self._health_endpoints().start()
+                await self.health.start()
             except OSError as exc:
                 raise _cannot_listen("PEERBOT_HTTP_PORT", http.listen, http.port, exc) from None
 
-    async def _lead(self) -> None:
-        """What only the leader does: handle updates, run the schedule, send; and in long
-        polling mode, fetch updates (Telegram allows one getUpdates at a time)."""
+    async def _open_database(self) -> Database:
+        install_keyring(resolve_secret_key(self.settings))
+        db = self.database = self.application.bot_data.database = Database.connect(
+            self.settings.database_url
+        )
+        await upgrade_to_head(db.engine)
+        return db
+
+    async def _publish_commands(self) -> None:
         app = self.application
-        assert self.runner is not None
-        await self.runner.lead()
-        await self._start_delivery()
-        if app.job_queue is not None:
-            # The schedule lives in the database and ticks are idempotent, so a late tick
-            # simply catches up: never let APScheduler drop one for being late.
-            never_drop = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
-            app.job_queue.run_repeating(
-                _tick,
-                interval=self.settings.tick_seconds,
-                first=0.1,
-                name="schedule-tick",
-                job_kwargs=never_drop,
-            )
-            app.job_queue.run_repeating(
-                refresh_progress,
-                interval=PROGRESS_SECONDS,
-                first=0.5,
-                name="broadcast-progress",
-                job_kwargs={"coalesce": True, "max_instances": 1},
-            )
-            app.job_queue.run_repeating(
-                _prune,
-                interval=PRUNE_EVERY,
-                first=60,
-                name="prune",
-                job_kwargs=never_drop,
-            )
-        if self.settings.webhook is None:
-            poller = self.poller = Poller(app, self.runner)
-            await self._until_reachable(poller.start)  # deleteWebhook
-            assert poller.task is not None
-            poller.task.add_done_callback(self._poller_done)
-            log.info("bot started (long polling)")
+        await publish_default_commands(
+            app.bot,
+            app.bot_data.catalogue,
+            self.settings.coordinators,
+            await app.bot_data.services.roles.facilitator_ids(),
+        )
+
+    async def _start_dispatcher(self, leadership: Leadership) -> None:
+        app = self.application
+        assert self.database is not None
+        self._delivery_bot = delivery_bot(self.settings)
+        await self._reachable(self._delivery_bot.initialize)  # getMe
+        self.dispatcher = Dispatcher(
+            self.database,
+            self._delivery_bot,
+            budget=app.bot_data.send_budget,
+            owner=leadership.me.id,
+            live=lambda: leadership.live,
+            leading=leadership.sure,
+            metrics=self.metrics,
+        )
+        await self.dispatcher.start()
+        app.bot_data.delivery = self.dispatcher
+
+    async def _receive_by_webhook(self) -> None:
+        """The webhook server (with the health endpoints when they share its port), and
+        setWebhook."""
+        config = self.settings.webhook
+        assert config is not None and self.runner is not None
+        shared = self.settings.http is not None and self.settings.http.shared_with(config)
+        routes = self.health.routes() if self.health is not None and shared else ()
+        webhook = self.webhook = WebhookServer(
+            self.application, self.runner, config, also_serve=routes
+        )
+        try:
+            await self._reachable(webhook.start, undo=webhook.stop)
+        except OSError as exc:
+            raise _cannot_listen("WEBHOOK_PORT", config.listen, config.port, exc) from None
+        log.info("bot started (webhook)")
+
+    # The steps of `stop`.
+
+    async def _stop_receiving(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
+        if self.webhook is not None:
+            await self.webhook.stop()
+
+    async def _stop_handling(self, hurry: bool) -> None:
+        if self.runner is None:
+            return
+        await self.runner.stop_taking()
+        if not await self.runner.drain(SIGNAL_DRAIN_SECONDS if hurry else DRAIN_SECONDS):
+            log.warning("stopping with updates still being handled; they resume at next start")
+            await self.runner.cancel()
+
+    async def _stop_dispatcher(self, seconds: float | None) -> None:
+        dispatcher, self.dispatcher = self.dispatcher, None
+        if dispatcher is not None:
+            self.application.bot_data.delivery = None
+            stopping = asyncio.create_task(dispatcher.stop())
+            done, _ = await asyncio.wait({stopping}, timeout=seconds)
+            if not done:
+                log.warning("stopping with messages still being sent; settled at next start")
+                await _cancel(stopping)
+        if self._delivery_bot is not None:
+            await self._delivery_bot.shutdown()
+
+    async def _close_database(self) -> None:
+        db, self.database = self.database, None
+        self.application.bot_data.database = None
+        if db is not None:
+            await db.dispose()
+
+    # Failures.
 
     def _poller_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -245,7 +288,7 @@ class BotRuntime:
             self.failure = error
         self.failed.set()
 
-    async def _until_reachable(
+    async def _reachable(
         self,
         step: Callable[[], Awaitable[object]],
         undo: Callable[[], Awaitable[object]] | None = None,
@@ -280,93 +323,6 @@ class BotRuntime:
     def _refused(self, error: TelegramError) -> FatalError:
         message = " ".join(error.message.replace(self.settings.bot_token, "<token>").split())
         return FatalError(f"Telegram refused a start-up request: {message}")
-
-    async def _close_database(self) -> None:
-        app = self.application
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-        app.bot_data.database = None
-
-    async def _start_delivery(self) -> None:
-        """The dispatcher gets a Bot of its own, without PTB's rate limiter: it keeps
-        Telegram's limits itself and must see each 429 to pause everything."""
-        app = self.application
-        db = app.bot_data.database
-        assert db is not None
-        self._delivery_bot = Bot(
-            self.settings.bot_token,
-            base_url=f"{self.settings.api_url}/bot",
-            base_file_url=f"{self.settings.api_url}/file/bot",
-            request=telegram_request(16),
-        )
-        await self._until_reachable(self._delivery_bot.initialize)  # getMe
-        leadership = self.leadership
-        assert leadership is not None
-        self.dispatcher = Dispatcher(
-            db,
-            self._delivery_bot,
-            budget=app.bot_data.send_budget,
-            owner=leadership.me.id,
-            live=lambda: leadership.live,
-            leading=leadership.sure,
-            metrics=self.metrics,
-        )
-        await self.dispatcher.start()
-        app.bot_data.delivery = self.dispatcher
-
-    async def stop(self, *, hurry: bool = False) -> None:
-        """Stop and close everything; safe on a runtime whose start failed or was cancelled
-        part-way, and safe to call twice.
-
-        `hurry` (SIGTERM, SIGINT) keeps the whole stop within about 2 s: updates still being
-        handled, a running tick and sends in flight are cancelled instead of awaited. Nothing
-        is lost by that: updates are stored before they are confirmed and replayed at the next
-        start, ticks are idempotent, and the outbox settles an interrupted send at next start.
-        """
-        app = self.application
-        self.phase = "stopping"
-        if self.leadership is not None:
-            await self.leadership.stop_watching()
-        if self.poller is not None:
-            await self.poller.stop()
-        if self.webhook is not None:
-            await self.webhook.stop()
-        drain = SIGNAL_DRAIN_SECONDS if hurry else DRAIN_SECONDS
-        if self.runner is not None:
-            await self.runner.stop_taking()
-        if self.runner is not None and not await self.runner.drain(drain):
-            log.warning("stopping with updates still being handled; they resume at next start")
-            await self.runner.cancel()
-        if hurry and app.job_queue is not None and app.running:
-            await app.job_queue.stop(wait=False)  # cancels a running tick
-        if app.running:
-            await app.stop()
-        if self.dispatcher is not None:
-            await self._stop_dispatcher(self.dispatcher, SEND_STOP_SECONDS if hurry else None)
-            self.dispatcher = None
-            app.bot_data.delivery = None
-        if self._delivery_bot is not None:
-            await self._delivery_bot.shutdown()
-        if self.leadership is not None:
-            # Only now, with nothing more being handled or sent: another may lead at once.
-            await self.leadership.hand_over()
-        await self._close_database()
-        await app.shutdown()
-        # An application whose initialize() never finished skips this in shutdown().
-        await app.bot.shutdown()
-        if self.health is not None:  # last: /healthz answers while the bot stops
-            await self.health.stop()
-            self.health = None
-        if self.runner is not None:
-            log.info("bot stopped")
-
-    @staticmethod
-    async def _stop_dispatcher(dispatcher: Dispatcher, seconds: float | None) -> None:
-        stopping = asyncio.create_task(dispatcher.stop())
-        done, _ = await asyncio.wait({stopping}, timeout=seconds)
-        if not done:
-            log.warning("stopping with messages still being sent; they are settled at next start")
-            await _cancel(stopping)
 
 
 def _cannot_listen(variable: str, listen: str, port: int, error: OSError) -> FatalError:

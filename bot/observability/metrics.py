@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-# Update kinds the bot asks Telegram for (bot/intake.py ALLOWED_UPDATES); others are "other".
+# Update kinds the bot asks Telegram for (bot/receiving.py ALLOWED_UPDATES); others are "other".
 UPDATE_KINDS = frozenset({"message", "edited_message", "callback_query", "my_chat_member"})
 # What became of one message sent to Telegram.
 SEND_RESULTS = frozenset(
