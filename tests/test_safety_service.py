@@ -217,7 +217,9 @@ async def test_yes_right_after_the_members_concern_raises_it_to_urgent(
     assert reply.escalation_id == concern.escalation_id  # raised, not a second escalation
     alerts = await _alerts(db)
     assert sorted(chat for chat, _ in alerts) == [CORA, CARL]
-    assert all("thinking about suicide" in text and "yes" in text for _, text in alerts)
+    for _, text in alerts:
+        why = text.split("Why it was flagged:", 1)[1]
+        assert "the reply “yes” right after it" in why and "thinking about suicide" in why
     (view,) = await services.safety.open_escalations(CORA)
     assert (view.level, view.status) == ("urgent", "open")
     assert [a for a, _ in await services.safety.trail(view.id)] == ["created", "raised"]

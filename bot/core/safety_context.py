@@ -65,6 +65,8 @@ AFFIRMING = frozenset(
 # Or say the means are at hand: "I have them here", "got it", "las tengo aquí".
 HAVING = frozenset(["have", "got", "tengo", "tenemos"])
 AT_HAND = frozenset(["them", "it", "here", "aqui", "las", "los", "la", "lo"])
+# A match's reason when it was the reply, read after the earlier message, that made it urgent.
+CONTEXT = "context"
 # A reply that says no is not raised by its context ("no", "not tonight", "nunca").
 DENYING = frozenset(
     ["no", "not", "nope", "nah", "never", "dont", "wont", "isnt", "nunca", "nada", "tampoco"]
@@ -96,6 +98,6 @@ def screen_with_context(
     affirms = bool(words & AFFIRMING) or bool(words & HAVING and words & AT_HAND)
     if reasons and affirms and not words & DENYING:
         answer = " ".join(w for clause in message_words(reply) for w in clause)
-        raised = Match(reasons[0].category, Level.URGENT, answer, reason="context")
+        raised = Match(reasons[0].category, Level.URGENT, answer, reason=CONTEXT)
         return Screening(Level.URGENT, (*together.matches, raised))
     return best

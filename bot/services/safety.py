@@ -25,7 +25,7 @@ from bot.core.statuses import EscalationLevel, EscalationStatus
 from bot.locales import Catalogue
 from bot.services.common import move_flow
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.safety_alerts import AlertWriter, alert_batch, note_batch
+from bot.services.safety_alerts import JOINED, AlertWriter, alert_batch, note_batch
 from bot.storage.models import Escalation, utcnow
 from bot.storage.uow import Database, UnitOfWork
 
@@ -34,8 +34,6 @@ ALERT_PRIORITY = 0
 JOIN_WINDOW = timedelta(minutes=30)
 TEXT_MAX = 1500
 NOTE_MAX = 1000
-# Between the messages of one escalation, as stored and shown on the alert.
-JOINED = "\n---\n"
 
 
 @dataclass(frozen=True)

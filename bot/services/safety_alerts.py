@@ -5,16 +5,20 @@ language; no storage here, the safety service queues what this writes."""
 from __future__ import annotations
 
 import html
+import itertools
 from datetime import datetime, timedelta
 
 from bot.core import callbacks
 from bot.core.outgoing import OutgoingMessage
+from bot.core.safety_context import CONTEXT, is_short_reply, screen_with_context
 from bot.core.screening import Level, Match, Screener
 from bot.locales import Catalogue, Markup
 from bot.storage.models import Escalation
 
 # How many matched phrases an alert shows (the strongest reasons come first).
 EVIDENCE_SHOWN = 3
+# Between the messages of one escalation, as stored and shown on the alert.
+JOINED = "\n---\n"
 
 
 def alert_batch(escalation_id: int) -> str:
@@ -29,6 +33,13 @@ def note_batch(escalation_id: int) -> str:
 
 def stamp(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M}"
+
+
+_EVIDENCE_KEY: dict[object, str] = {
+    CONTEXT: "safety.evidence_context",
+    True: "safety.evidence_learned",
+    False: "safety.evidence_phrase",
+}
 
 
 class AlertWriter:
@@ -81,20 +92,26 @@ class AlertWriter:
         """Why it was flagged, in words a person can check: the phrases that matched, and for
         the learned stage the words that weighed most. Screened again from the stored words
         (the same words give the same matches), so a re-alert shows it too, and an erased
-        member's escalation, whose words are gone, shows none."""
+        member's escalation, whose words are gone, shows none. A short reply that made an
+        earlier message urgent comes first ("the reply “yes” right after it")."""
         if not escalation.text:
             return []
+        parts = escalation.text.split(JOINED)
+        replies = [
+            match
+            for before, after in itertools.pairwise(parts)
+            if is_short_reply(after)
+            for match in screen_with_context(self.screener, before, after, None).matches
+            if match.reason == CONTEXT
+        ]
         shown: list[Match] = []
-        for match in self.screener.screen(escalation.text).matches:
+        for match in [*replies, *self.screener.screen(escalation.text).matches]:
             if match.level is not Level.NONE and all(m.phrase != match.phrase for m in shown):
                 shown.append(match)
         return shown[:EVIDENCE_SHOWN]
 
     def _why(self, evidence: list[Match], lang: str) -> str:
         t = self.texts.t
-        phrases = [
-            t(lang, "safety.evidence_learned" if m.learned else "safety.evidence_phrase",
-              phrase=m.phrase)
-            for m in evidence
-        ]  # fmt: skip
+        phrases = [t(lang, _EVIDENCE_KEY[m.reason if m.reason == CONTEXT else m.learned],
+                     phrase=m.phrase) for m in evidence]  # fmt: skip
         return t(lang, "safety.evidence", phrases=Markup("; ".join(phrases)))

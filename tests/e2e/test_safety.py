@@ -213,6 +213,8 @@ async def test_a_short_yes_right_after_a_members_concern_pages_once(
     assert "Samaritans" in reply
     alert = await cora.sees("Urgent — someone may be in danger")
     assert "thinking about suicide" in alert and "yes" in alert
+    # Why it pages, in words a coordinator can check: the reply, read after the concern.
+    assert "the reply “yes” right after it" in alert.split("Why it was flagged:", 1)[1]
     await cora.says("/escalations")
     shown = await cora.sees("The safety path")
     assert "Escalations: 1 (urgent: 1, concern: 0)" in shown  # raised, not a second one
