@@ -250,3 +250,33 @@ def test_a_plain_http_webhook_is_refused_with_the_rule_that_allows_it_locally() 
         Settings.from_env(env)
     local = Settings.from_env({**env, "WEBHOOK_URL": "http://127.0.0.1:8443/h"})
     assert local.webhook is not None
+
+
+def test_screen_sensitivity_is_one_of_three_and_balanced_by_default() -> None:
+    assert Settings.from_env(MINIMAL).screen_sensitivity == "balanced"
+    chosen = Settings.from_env({**MINIMAL, "PEERBOT_SCREEN_SENSITIVITY": " Cautious "})
+    assert chosen.screen_sensitivity == "cautious"
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**MINIMAL, "PEERBOT_SCREEN_SENSITIVITY": "loud"})
+    assert str(caught.value) == (
+        "PEERBOT_SCREEN_SENSITIVITY: must be cautious, balanced or quiet "
+        "(example: PEERBOT_SCREEN_SENSITIVITY=balanced)"
+    )
+
+
+def test_dot_env_in_the_working_directory_is_read_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nPEERBOT_COORDINATORS=11\nPEERBOT_CONCURRENT_CHATS=5\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for variable in ("TELEGRAM_BOT_TOKEN", "PEERBOT_COORDINATORS", "PEERBOT_ALERT_CHAT_ID"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("PEERBOT_CONCURRENT_CHATS", "7")
+    settings = Settings.from_env()
+    assert settings.coordinators == frozenset({11})
+    assert settings.concurrent_chats == 7
+    monkeypatch.setenv("PEERBOT_CONCURRENT_CHATS", "lots")
+    with pytest.raises(ConfigError, match=r"^PEERBOT_CONCURRENT_CHATS: must be a number"):
+        Settings.from_env()
