@@ -93,9 +93,7 @@ class QuestionService:
         delay_bounds: tuple[int, int] = (60, 300),
     ) -> None:
         self.db = db
-        self.texts = texts
         self.screener = screener
-        self.coordinators = coordinators
         self.delay_bounds = delay_bounds
         self.delivery = QuestionDelivery(texts, coordinators, delay_bounds)
         self.moderation = QuestionModeration(db, coordinators, self.delivery)
