@@ -1,4 +1,5 @@
-"""Every button the bot makes, declared once: its callback data is built and read here only.
+"""Every button the bot makes, declared once: its callback data is built and read only through
+these kinds and the codec (bot.core.callback_codec), re-exported here.
 
 A button's data comes back from the person's Telegram app, and an app (or anyone with the bot
 API's update format) can send any data up to 64 bytes. So a press is acted on only when its
@@ -14,232 +15,41 @@ chats (and messages waiting in the outbox) keep working.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
-
+from bot.core.callback_codec import (
+    MAX_DATA_BYTES,
+    MAX_ID,
+    MAX_STAMP,
+    MAX_USER_ID,
+    Choice,
+    Decoded,
+    Field,
+    Id,
+    IdOrWord,
+    Kind,
+    Number,
+    Place,
+    Refused,
+    Stamp,
+    Token,
+    UserId,
+    Value,
+    Where,
+    accepted,
+    declare,
+    declared,
+    decode,
+    encode,
+    place_of,
+)
 from bot.core.profile import SUPPORTED_LANGUAGES, TIMEZONE_REGIONS
-from bot.core.schedule import Repeat
+from bot.core.schedule import Repeat, Rhythm
+from bot.core.statuses import RsvpAnswer
 
-MAX_DATA_BYTES = 64  # Telegram's limit for callback_data
-MAX_ID = 2**31 - 1  # row ids are 32-bit signed integers in the database
-MAX_STAMP = 10**11 - 1  # Unix seconds (year 5138): occurrence and check-in prompt times
-
-Value = int | str | None
-
-
-class Where(Enum):
-    """Where a kind of button may be pressed."""
-
-    PRIVATE = "private"  # the presser's own private chat with the bot
-    GROUP = "group"  # a group or supergroup chat
-    ANY = "any"  # anywhere (e.g. alerts, which may go to a coordinators' group chat)
-
-
-class Place(Enum):
-    """Where a press came from, as far as the codec cares."""
-
-    PRIVATE = "private"  # the presser's own chat with the bot
-    GROUP = "group"
-    OTHER = "other"  # a channel, someone else's private chat, or no chat at all
-
-
-def place_of(chat_type: str | None, chat_id: int | None, presser_id: int | None) -> Place:
-    if chat_type == "private" and chat_id is not None and chat_id == presser_id:
-        return Place.PRIVATE
-    if chat_type in ("group", "supergroup"):
-        return Place.GROUP
-    return Place.OTHER
-
-
-# ------------------------------------------------------------------------------------ fields
-class Refused(ValueError):
-    """A field's text is not of its declared form."""
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-
-    def parse(self, raw: str) -> Value:
-        raise NotImplementedError
-
-    def format(self, value: Value) -> str:
-        raise NotImplementedError
-
-
-_ID = re.compile(r"[1-9][0-9]{0,9}")
-_STAMP = re.compile(r"[1-9][0-9]{0,10}")
-
-
-@dataclass(frozen=True)
-class Id(Field):
-    """A row id: ASCII digits without a leading zero, 1..2**31-1."""
-
-    def parse(self, raw: str) -> int:
-        if _ID.fullmatch(raw) is None or int(raw) > MAX_ID:
-            raise Refused(self.name)
-        return int(raw)
-
-    def format(self, value: Value) -> str:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
-            raise Refused(self.name)
-        return str(value)
-
-
-@dataclass(frozen=True)
-class Stamp(Field):
-    """A moment in Unix seconds (an occurrence, a check-in prompt)."""
-
-    def parse(self, raw: str) -> int:
-        if _STAMP.fullmatch(raw) is None or int(raw) > MAX_STAMP:
-            raise Refused(self.name)
-        return int(raw)
-
-    def format(self, value: Value) -> str:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_STAMP:
-            raise Refused(self.name)
-        return str(value)
-
-
-_USER = re.compile(r"[1-9][0-9]{0,15}")
-MAX_USER_ID = 2**53 - 1  # Telegram's user ids fit in 52 bits
-
-
-@dataclass(frozen=True)
-class UserId(Field):
-    """A Telegram user id: ASCII digits without a leading zero, 1..2**53-1."""
-
-    def parse(self, raw: str) -> int:
-        if _USER.fullmatch(raw) is None or int(raw) > MAX_USER_ID:
-            raise Refused(self.name)
-        return int(raw)
-
-    def format(self, value: Value) -> str:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_USER_ID:
-            raise Refused(self.name)
-        return str(value)
-
-
-@dataclass(frozen=True)
-class Choice(Field):
-    """One of a few words."""
-
-    options: tuple[str, ...] = ()
-
-    def parse(self, raw: str) -> str:
-        if raw not in self.options:
-            raise Refused(self.name)
-        return raw
-
-    def format(self, value: Value) -> str:
-        if not isinstance(value, str) or value not in self.options:
-            raise Refused(self.name)
-        return value
-
-
-@dataclass(frozen=True)
-class Number(Field):
-    """One of a few small numbers, written plainly ("7", never "07")."""
-
-    options: tuple[int, ...] = ()
-
-    def parse(self, raw: str) -> int:
-        for option in self.options:
-            if raw == str(option):
-                return option
-        raise Refused(self.name)
-
-    def format(self, value: Value) -> str:
-        if not isinstance(value, int) or isinstance(value, bool) or value not in self.options:
-            raise Refused(self.name)
-        return str(value)
-
-
-@dataclass(frozen=True)
-class Token(Field):
-    """A code or nonce of a strict ASCII form; `absent` stands for None (no code)."""
-
-    pattern: str = ""
-    absent: str | None = None
-    _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", re.compile(self.pattern, re.ASCII))
-
-    def parse(self, raw: str) -> str | None:
-        if self.absent is not None and raw == self.absent:
-            return None
-        if not raw.isascii() or self._compiled.fullmatch(raw) is None:
-            raise Refused(self.name)
-        return raw
-
-    def format(self, value: Value) -> str:
-        if value is None and self.absent is not None:
-            return self.absent
-        if not isinstance(value, str) or not value.isascii():
-            raise Refused(self.name)
-        if self._compiled.fullmatch(value) is None:
-            raise Refused(self.name)
-        return value
-
-
-@dataclass(frozen=True)
-class IdOrWord(Field):
-    """A row id, or one of a few words (an audience: a group id, or "all")."""
-
-    words: tuple[str, ...] = ()
-
-    def parse(self, raw: str) -> str:
-        if raw in self.words:
-            return raw
-        return str(Id(self.name).parse(raw))
-
-    def format(self, value: Value) -> str:
-        if not isinstance(value, str):
-            raise Refused(self.name)
-        return self.parse(value)
-
-
-# ------------------------------------------------------------------------------------ kinds
-@dataclass(frozen=True)
-class Kind:
-    prefix: str
-    action: str | None
-    fields: tuple[Field, ...]
-    where: Where
-
-    @property
-    def name(self) -> str:
-        return self.prefix if self.action is None else f"{self.prefix}:{self.action}"
-
-    def pressable_in(self, place: Place) -> bool:
-        if self.where is Where.ANY:
-            return True
-        if self.where is Where.PRIVATE:
-            return place is Place.PRIVATE
-        return place is Place.GROUP
-
-    def __repr__(self) -> str:
-        return f"Kind({self.name})"
-
-
-_TABLE: dict[tuple[str, str | None], Kind] = {}
-_WORD = re.compile(r"[a-z]{1,8}")
-
-
-def _declare(prefix: str, action: str | None, *fields: Field, where: Where = Where.PRIVATE) -> Kind:
-    assert _WORD.fullmatch(prefix) and (action is None or _WORD.fullmatch(action)), prefix
-    with_action = any(a is not None for p, a in _TABLE if p == prefix)
-    without = (prefix, None) in _TABLE
-    assert not without and not (action is None and with_action), f"{prefix}: ambiguous"
-    assert (prefix, action) not in _TABLE, f"{prefix}:{action} declared twice"
-    assert len({f.name for f in fields}) == len(fields), f"{prefix}:{action}: field names"
-    kind = Kind(prefix, action, fields, where)
-    _TABLE[(prefix, action)] = kind
-    return kind
-
+__all__ = [
+    "MAX_DATA_BYTES", "MAX_ID", "MAX_STAMP", "MAX_USER_ID", "Choice", "Decoded", "Field", "Id",
+    "IdOrWord", "Kind", "Number", "Place", "Refused", "Stamp", "Token", "UserId", "Value",
+    "Where", "accepted", "decode", "encode", "place_of",
+]  # fmt: skip
 
 INVITE_CODE = r"[A-Za-z0-9_-]{16}"  # bot.core.invites: 12 random bytes, url-safe
 NONCE = r"[0-9a-f]{8}"  # a preview's name: secrets.token_hex(4)
@@ -247,162 +57,84 @@ ALL_ZONES = tuple(zone for zones in TIMEZONE_REGIONS.values() for zone in zones)
 MEETING_DURATIONS = (45, 60, 90, 120)  # minutes
 CHECKIN_TIMES = ("0800", "1200", "1800", "2000", "2200")  # HHMM, the person's own time
 WEEKDAYS = tuple(range(7))  # Monday = 0
-RSVP_CODES = ("g", "m", "n")  # going, maybe, can't go
+# An RSVP button carries a one-letter code for its answer (64 bytes go quickly).
+RSVP_CODES: dict[RsvpAnswer, str] = {
+    RsvpAnswer.GOING: "g",
+    RsvpAnswer.MAYBE: "m",
+    RsvpAnswer.NO: "n",
+}
 
 # Onboarding and settings
-CONSENT_YES = _declare("ob", "yes", Token("invite", INVITE_CODE, absent="-"))
-CONSENT_NO = _declare("ob", "no")
-TZ_REGION = _declare("tz", "r", Choice("region", tuple(TIMEZONE_REGIONS)))
-TZ_OTHER = _declare("tz", "other")
-TZ_ZONE = _declare("tz", "z", Choice("zone", ALL_ZONES))
-SETTINGS_NAME = _declare("set", "name")
-SETTINGS_TIMEZONE = _declare("set", "tz")
-SETTINGS_LANGUAGE = _declare("set", "lang")
-SETTINGS_EXPORT = _declare("set", "data")
-SETTINGS_FORGET = _declare("set", "forget")
-LANGUAGE = _declare("lang", None, Choice("language", SUPPORTED_LANGUAGES))
+CONSENT_YES = declare("ob", "yes", Token("invite", INVITE_CODE, absent="-"))
+CONSENT_NO = declare("ob", "no")
+TZ_REGION = declare("tz", "r", Choice("region", tuple(TIMEZONE_REGIONS)))
+TZ_OTHER = declare("tz", "other")
+TZ_ZONE = declare("tz", "z", Choice("zone", ALL_ZONES))
+SETTINGS_NAME = declare("set", "name")
+SETTINGS_TIMEZONE = declare("set", "tz")
+SETTINGS_LANGUAGE = declare("set", "lang")
+SETTINGS_EXPORT = declare("set", "data")
+SETTINGS_FORGET = declare("set", "forget")
+LANGUAGE = declare("lang", None, Choice("language", SUPPORTED_LANGUAGES))
 # A member erasing their own data (two steps); a coordinator erasing a member's
-FORGET_CONTINUE = _declare("priv", "fg")
-FORGET_CONFIRM = _declare("priv", "fgyes")
-FORGET_KEEP = _declare("priv", "keep")
-ERASE_CONFIRM = _declare("priv", "erase", UserId("member"))
-ERASE_CANCEL = _declare("priv", "noerase")
+FORGET_CONTINUE = declare("priv", "fg")
+FORGET_CONFIRM = declare("priv", "fgyes")
+FORGET_KEEP = declare("priv", "keep")
+ERASE_CONFIRM = declare("priv", "erase", UserId("member"))
+ERASE_CANCEL = declare("priv", "noerase")
 # Groups
-GROUP_INVITE = _declare("grp", "inv", Id("group"))
-GROUP_ROTATE = _declare("grp", "rot", Id("group"))
-GROUP_LEAVE = _declare("grp", "leave", Id("group"))
-GROUP_LINK = _declare("grp", "link", Id("group"), where=Where.GROUP)
+GROUP_INVITE = declare("grp", "inv", Id("group"))
+GROUP_ROTATE = declare("grp", "rot", Id("group"))
+GROUP_LEAVE = declare("grp", "leave", Id("group"))
+GROUP_LINK = declare("grp", "link", Id("group"), where=Where.GROUP)
 # Meetings
-MEETING_GROUP = _declare("mt", "g", Id("group"))
-MEETING_REPEAT = _declare("mt", "r", Choice("repeat", tuple(r.value for r in Repeat)))
-MEETING_DURATION = _declare("mt", "d", Number("minutes", MEETING_DURATIONS))
-MEETING_CALENDAR = _declare("mt", "ics", Id("meeting"))
-MEETING_MUTE = _declare("mt", "mute", Id("group"))
-MEETING_UNMUTE = _declare("mt", "unmute", Id("group"))
-MEETING_EDIT = _declare("mt", "e", Id("meeting"))
-MEETING_EDIT_TIME = _declare("mt", "et", Id("meeting"))
-MEETING_EDIT_PLACE = _declare("mt", "ep", Id("meeting"))
-MEETING_CANCEL = _declare("mt", "x", Id("meeting"))
-MEETING_CANCEL_CONFIRM = _declare("mt", "xx", Id("meeting"))
-MEETING_KEEP = _declare("mt", "keep", Number("unused", (0,)))
-RSVP = _declare("rsvp", None, Id("meeting"), Stamp("occurrence"), Choice("answer", RSVP_CODES))
+MEETING_GROUP = declare("mt", "g", Id("group"))
+MEETING_REPEAT = declare("mt", "r", Choice("repeat", tuple(r.value for r in Repeat)))
+MEETING_DURATION = declare("mt", "d", Number("minutes", MEETING_DURATIONS))
+MEETING_CALENDAR = declare("mt", "ics", Id("meeting"))
+MEETING_MUTE = declare("mt", "mute", Id("group"))
+MEETING_UNMUTE = declare("mt", "unmute", Id("group"))
+MEETING_EDIT = declare("mt", "e", Id("meeting"))
+MEETING_EDIT_TIME = declare("mt", "et", Id("meeting"))
+MEETING_EDIT_PLACE = declare("mt", "ep", Id("meeting"))
+MEETING_CANCEL = declare("mt", "x", Id("meeting"))
+MEETING_CANCEL_CONFIRM = declare("mt", "xx", Id("meeting"))
+MEETING_KEEP = declare("mt", "keep", Number("unused", (0,)))
+RSVP = declare(
+    "rsvp", None, Id("meeting"), Stamp("occurrence"), Choice("answer", tuple(RSVP_CODES.values()))
+)
 # Check-ins
-CHECKIN_RHYTHM = _declare("ci", "r", Choice("rhythm", ("off", "daily", "weekly")))
-CHECKIN_DAY = _declare("ci", "w", Number("day", WEEKDAYS))
-CHECKIN_TIME = _declare(
-    "ci", "t", Choice("rhythm", ("daily", "weekly")), Number("day", WEEKDAYS),
+CHECKIN_RHYTHM = declare("ci", "r", Choice("rhythm", tuple(Rhythm)))
+CHECKIN_DAY = declare("ci", "w", Number("day", WEEKDAYS))
+CHECKIN_TIME = declare(
+    "ci", "t", Choice("rhythm", (Rhythm.DAILY, Rhythm.WEEKLY)), Number("day", WEEKDAYS),
     Choice("time", CHECKIN_TIMES),
 )  # fmt: skip
-CHECKIN_TALK = _declare("ci", "talk", Choice("answer", ("yes", "no")))
-MOOD = _declare("mood", None, Stamp("prompt"), Number("mood", (1, 2, 3, 4, 5)))
+CHECKIN_TALK = declare("ci", "talk", Choice("answer", ("yes", "no")))
+MOOD = declare("mood", None, Stamp("prompt"), Number("mood", (1, 2, 3, 4, 5)))
 # Anonymous questions
-ASK_GROUP = _declare("ask", "g", Id("group"))
-ASK_FOLLOW_UP = _declare("ask", "f", Id("question"))
-ASK_SEND = _declare("ask", "send", Token("nonce", NONCE))
-ASK_CANCEL = _declare("ask", "cancel", Token("nonce", NONCE))
-QUESTION_APPROVE = _declare("q", "ok", Id("question"))
-QUESTION_REJECT = _declare("q", "no", Id("question"))
-QUESTION_REJECT_SILENTLY = _declare("q", "nr", Id("question"))
-QUESTION_MUTE_ASKER = _declare("q", "mute", Id("question"))
-QUESTION_FOLLOW_UP = _declare("q", "fu", Id("question"))
-QUESTION_SETTINGS = _declare("q", "set", Id("group"))
-QUESTION_MODERATION = _declare("q", "mod", Id("group"), Number("on", (0, 1)))
-QUESTION_UNMUTE_ALL = _declare("q", "unm", Id("group"))
+ASK_GROUP = declare("ask", "g", Id("group"))
+ASK_FOLLOW_UP = declare("ask", "f", Id("question"))
+ASK_SEND = declare("ask", "send", Token("nonce", NONCE))
+ASK_CANCEL = declare("ask", "cancel", Token("nonce", NONCE))
+QUESTION_APPROVE = declare("q", "ok", Id("question"))
+QUESTION_REJECT = declare("q", "no", Id("question"))
+QUESTION_REJECT_SILENTLY = declare("q", "nr", Id("question"))
+QUESTION_MUTE_ASKER = declare("q", "mute", Id("question"))
+QUESTION_FOLLOW_UP = declare("q", "fu", Id("question"))
+QUESTION_SETTINGS = declare("q", "set", Id("group"))
+QUESTION_MODERATION = declare("q", "mod", Id("group"), Number("on", (0, 1)))
+QUESTION_UNMUTE_ALL = declare("q", "unm", Id("group"))
 # Announcements
-BROADCAST_AUDIENCE = _declare("bc", "g", IdOrWord("audience", ("all",)))
-BROADCAST_SEND = _declare("bc", "send", Token("nonce", NONCE))
-BROADCAST_DISCARD = _declare("bc", "cancel", Token("nonce", NONCE))
-BROADCAST_STOP = _declare("bc", "x", Id("broadcast"))
+BROADCAST_AUDIENCE = declare("bc", "g", IdOrWord("audience", ("all",)))
+BROADCAST_SEND = declare("bc", "send", Token("nonce", NONCE))
+BROADCAST_DISCARD = declare("bc", "cancel", Token("nonce", NONCE))
+BROADCAST_STOP = declare("bc", "x", Id("broadcast"))
 # Escalations (alerts go to coordinators privately, or to an alert group chat)
-ESCALATION_ACK = _declare("esc", "ack", Id("escalation"), where=Where.ANY)
-ESCALATION_RESOLVE = _declare("esc", "res", Id("escalation"), where=Where.ANY)
+ESCALATION_ACK = declare("esc", "ack", Id("escalation"), where=Where.ANY)
+ESCALATION_RESOLVE = declare("esc", "res", Id("escalation"), where=Where.ANY)
 # The member, under the crisis reply: "That's not what I meant" (never closes the escalation).
-ESCALATION_NOT_MEANT = _declare("esc", "nm", Id("escalation"))
-
-KINDS: tuple[Kind, ...] = tuple(_TABLE.values())
+ESCALATION_NOT_MEANT = declare("esc", "nm", Id("escalation"))
 
 
-# ------------------------------------------------------------------------------------ codec
-@dataclass(frozen=True)
-class Decoded:
-    """A press whose data is exactly of a declared shape, with its fields read."""
-
-    kind: Kind
-    values: Mapping[str, Value]
-
-    def _get(self, name: str) -> Value:
-        if name not in self.values:
-            raise KeyError(f"{self.kind.name} has no field {name!r}")
-        return self.values[name]
-
-    def number(self, name: str) -> int:
-        value = self._get(name)
-        if not isinstance(value, int):
-            raise TypeError(f"{self.kind.name}: {name} is not a number")
-        return value
-
-    def text(self, name: str) -> str:
-        value = self._get(name)
-        if not isinstance(value, str):
-            raise TypeError(f"{self.kind.name}: {name} is not text")
-        return value
-
-    def maybe_text(self, name: str) -> str | None:
-        value = self._get(name)
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{self.kind.name}: {name} is not text")
-        return value
-
-
-def encode(kind: Kind, *values: Value) -> str:
-    """The callback data for a button of this kind. Raises ValueError for a value that is not
-    of its field's form (a bug: the codec never makes data it would refuse)."""
-    if kind is not _TABLE.get((kind.prefix, kind.action)):
-        raise ValueError(f"undeclared kind {kind!r}")
-    if len(values) != len(kind.fields):
-        raise ValueError(f"{kind.name} takes {len(kind.fields)} fields, not {len(values)}")
-    parts = [kind.prefix] if kind.action is None else [kind.prefix, kind.action]
-    for spec, value in zip(kind.fields, values, strict=True):
-        raw = spec.format(value)
-        if ":" in raw or spec.parse(raw) != value:
-            raise ValueError(f"{kind.name}: {spec.name} does not round-trip")
-        parts.append(raw)
-    data = ":".join(parts)
-    assert data.isascii() and 0 < len(data.encode()) <= MAX_DATA_BYTES, kind.name
-    return data
-
-
-def decode(data: str | None) -> Decoded | None:
-    """The press's kind and fields, or None for anything the bot did not make."""
-    if not isinstance(data, str) or not data or len(data) > MAX_DATA_BYTES or not data.isascii():
-        return None
-    parts = data.split(":")
-    kind = _TABLE.get((parts[0], None))
-    rest = parts[1:]
-    if kind is None:
-        if len(parts) < 2:
-            return None
-        kind = _TABLE.get((parts[0], parts[1]))
-        rest = parts[2:]
-        if kind is None:
-            return None
-    if len(rest) != len(kind.fields):
-        return None
-    try:
-        values = {spec.name: spec.parse(raw) for spec, raw in zip(kind.fields, rest, strict=True)}
-    except Refused:
-        return None
-    return Decoded(kind, values)
-
-
-def accepted(data: str | None, place: Place) -> Decoded | None:
-    """The press, decoded, when it is a kind of button the bot makes and was pressed where
-    that kind lives; None for anything the bot refuses."""
-    decoded = decode(data)
-    if decoded is None or not decoded.kind.pressable_in(place):
-        return None
-    return decoded
-
-
-def kinds_with_prefix(prefix: str) -> Iterable[Kind]:
-    return (kind for kind in KINDS if kind.prefix == prefix)
+KINDS: tuple[Kind, ...] = declared()
