@@ -169,3 +169,17 @@ def test_a_press_is_accepted_only_where_its_kind_of_button_lives() -> None:
     assert callbacks.accepted(data, callbacks.Place.OTHER) is None
     assert callbacks.accepted("ob:maybe", callbacks.Place.PRIVATE) is None
     assert callbacks.accepted(None, callbacks.Place.PRIVATE) is None
+
+
+def test_every_answer_the_bot_may_wait_for_has_a_step() -> None:
+    """Typed text while the bot waits for something no step takes would be met with silence.
+    (That every kind of button has one handler is checked end to end, in test_bad_input.)"""
+    from telegram.ext import Application
+
+    from bot.handlers import register_all
+    from bot.handlers.steps import text_steps
+    from bot.services.members import Awaiting
+
+    application = Application.builder().token("1:not-a-real-token").build()
+    register_all(application)
+    assert sorted(step.awaiting for step in text_steps(application)) == sorted(Awaiting)

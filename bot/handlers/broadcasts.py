@@ -14,7 +14,6 @@ from bot.core import callbacks
 from bot.core.callbacks import Decoded
 from bot.core.questions import MAX_BROADCAST_CHARS
 from bot.handlers.common import (
-    Buttons,
     answer_query,
     button,
     buttons,
@@ -22,12 +21,12 @@ from bot.handlers.common import (
     language,
     only_for,
     say,
-    settle_query,
     wake_delivery,
 )
+from bot.handlers.steps import ButtonStep, ButtonSteps, Settle, TextStep, TextSteps, text_steps
 from bot.services.broadcasts import StatusUpdate
 from bot.services.errors import NotAllowed
-from bot.services.members import Profile
+from bot.services.members import Awaiting, Profile
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +58,9 @@ async def _begin(update: Update, context: BotContext, key: str) -> None:
               max=MAX_BROADCAST_CHARS)  # fmt: skip
 
 
-async def on_broadcast_text(update: Update, context: BotContext, profile: Profile) -> None:
-    """The announcement as typed (with Telegram's own formatting, safely escaped): preview it
-    exactly as members will see it."""
+async def answer_text(update: Update, context: BotContext, profile: Profile, text: str) -> None:
+    """The announcement as typed (with Telegram's own formatting, safely escaped, so read from
+    the message rather than `text`): preview it exactly as members will see it."""
     user = update.effective_user
     message = update.effective_message
     assert user is not None and message is not None and message.text is not None
@@ -87,37 +86,43 @@ def _cancel_markup(context: BotContext, lang: str, broadcast_id: int) -> InlineK
     return buttons([[button(label, callbacks.BROADCAST_STOP, broadcast_id)]])
 
 
-@edge
-async def on_broadcast_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_audience(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _begin(update, context, pressed.text("audience"))
+
+
+async def on_send(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
     service = context.services.broadcasts
-    if pressed.kind is callbacks.BROADCAST_AUDIENCE:
-        await settle_query(update)
-        await _begin(update, context, pressed.text("audience"))
-    elif pressed.kind is callbacks.BROADCAST_SEND:
-        await settle_query(update)
-        status = await service.send(user.id, pressed.text("nonce"))
-        wake_delivery(context)
-        lang = await language(update, context)
-        try:
-            sent = await context.bot.send_message(
-                user.id, status.text, parse_mode=ParseMode.HTML,
-                reply_markup=_cancel_markup(context, lang, status.broadcast_id),
-            )  # fmt: skip
-        except TelegramError as exc:  # the send is queued and goes on: never say otherwise
-            log.warning("broadcast %s has no status message: %s", status.broadcast_id,
-                        type(exc).__name__)  # fmt: skip
-            return
-        await service.attach_status(status.broadcast_id, sent.message_id, status.text)
-    elif pressed.kind is callbacks.BROADCAST_DISCARD:
-        await settle_query(update)
-        await service.cancel_draft(user.id, pressed.text("nonce"))
-        await say(update, context, "common.cancelled")
-    else:
-        status = await service.cancel(user.id, pressed.number("broadcast"))
-        await answer_query(update)
-        await _show(context, status, markup=None)
+    status = await service.send(user.id, pressed.text("nonce"))
+    wake_delivery(context)
+    lang = await language(update, context)
+    try:
+        sent = await context.bot.send_message(
+            user.id, status.text, parse_mode=ParseMode.HTML,
+            reply_markup=_cancel_markup(context, lang, status.broadcast_id),
+        )  # fmt: skip
+    except TelegramError as exc:  # the send is queued and goes on: never say otherwise
+        log.warning("broadcast %s has no status message: %s", status.broadcast_id,
+                    type(exc).__name__)  # fmt: skip
+        return
+    await service.attach_status(status.broadcast_id, sent.message_id, status.text)
+
+
+async def on_discard(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
+    await context.services.broadcasts.cancel_draft(user.id, pressed.text("nonce"))
+    await say(update, context, "common.cancelled")
+
+
+async def on_stop(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """Stop a send under way; its status message then says so (and loses the button)."""
+    user = update.effective_user
+    assert user is not None
+    status = await context.services.broadcasts.cancel(user.id, pressed.number("broadcast"))
+    await answer_query(update)
+    await _show(context, status, markup=None)
 
 
 async def _show(
@@ -148,12 +153,18 @@ async def refresh_progress(context: BotContext) -> None:
         await _show(context, status, markup)
 
 
+TEXT_STEPS = TextSteps(TextStep(Awaiting.BROADCAST_TEXT, answer_text))
+BUTTON_STEPS = ButtonSteps(
+    ButtonStep(callbacks.BROADCAST_AUDIENCE, on_audience),
+    ButtonStep(callbacks.BROADCAST_SEND, on_send),
+    ButtonStep(callbacks.BROADCAST_DISCARD, on_discard),
+    ButtonStep(callbacks.BROADCAST_STOP, on_stop, Settle.BY_HANDLER),  # answered once stopped
+)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         CommandHandler("broadcast", broadcast, filters=filters.ChatType.PRIVATE)
     )
-    broadcast_buttons = [
-        callbacks.BROADCAST_AUDIENCE, callbacks.BROADCAST_SEND, callbacks.BROADCAST_DISCARD,
-        callbacks.BROADCAST_STOP,
-    ]  # fmt: skip
-    application.add_handler(Buttons(broadcast_buttons, on_broadcast_button))
+    application.add_handler(BUTTON_STEPS)
+    text_steps(application).include(TEXT_STEPS)

@@ -12,18 +12,17 @@ from bot.core import callbacks, clock
 from bot.core.callbacks import CHECKIN_TIMES, Decoded
 from bot.core.schedule import Rhythm, to_local
 from bot.handlers.common import (
-    Buttons,
     button,
     buttons,
     edge,
     language,
     only_for,
     say,
-    settle_query,
     wake_delivery,
 )
+from bot.handlers.steps import ButtonStep, ButtonSteps, TextStep, TextSteps, text_steps
 from bot.services.errors import NeedsOnboarding
-from bot.services.members import Awaiting
+from bot.services.members import Awaiting, Profile, Step
 from bot.services.mood_chart import render_chart, summarise
 
 
@@ -38,20 +37,24 @@ async def checkin_menu(update: Update, context: BotContext) -> None:
         reply_markup=buttons(
             [
                 [
-                    button(t(lang, "checkins.rhythm_daily"), callbacks.CHECKIN_RHYTHM, "daily"),
-                    button(t(lang, "checkins.rhythm_weekly"), callbacks.CHECKIN_RHYTHM, "weekly"),
+                    button(
+                        t(lang, "checkins.rhythm_daily"), callbacks.CHECKIN_RHYTHM, Rhythm.DAILY
+                    ),
+                    button(
+                        t(lang, "checkins.rhythm_weekly"), callbacks.CHECKIN_RHYTHM, Rhythm.WEEKLY
+                    ),
                 ],
-                [button(t(lang, "checkins.rhythm_off"), callbacks.CHECKIN_RHYTHM, "off")],
+                [button(t(lang, "checkins.rhythm_off"), callbacks.CHECKIN_RHYTHM, Rhythm.OFF)],
             ]
         ),
     )
 
 
-async def _time_buttons(update: Update, context: BotContext, rhythm: str, day: int) -> None:
+async def _time_buttons(update: Update, context: BotContext, rhythm: Rhythm, day: int) -> None:
     user = update.effective_user
     assert user is not None
     profile = await context.services.members.profile(user.id)
-    if profile is None or profile.step != "done":
+    if profile is None or profile.step != Step.DONE:
         raise NeedsOnboarding
     await say(
         update,
@@ -69,58 +72,56 @@ async def _time_buttons(update: Update, context: BotContext, rhythm: str, day: i
     )
 
 
-@edge
-async def on_checkin_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_rhythm(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
-    await settle_query(update)
-    checkins = context.services.checkins
+    rhythm = Rhythm(pressed.text("rhythm"))
+    if rhythm is Rhythm.OFF:
+        await context.services.checkins.set_plan(user.id, Rhythm.OFF, time(20, 0))
+        await say(update, context, "checkins.plan_off")
+    elif rhythm is Rhythm.DAILY:
+        await _time_buttons(update, context, Rhythm.DAILY, 0)
+    else:
+        lang = await language(update, context)
+        days = [
+            button(day, callbacks.CHECKIN_DAY, i)
+            for i, day in enumerate(context.texts.weekdays(lang))
+        ]
+        await say(update, context, "checkins.choose_day", reply_markup=buttons([days]))
+
+
+async def on_day(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _time_buttons(update, context, Rhythm.WEEKLY, pressed.number("day"))
+
+
+async def on_time(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
     lang = await language(update, context)
-    if pressed.kind is callbacks.CHECKIN_RHYTHM:
-        rhythm = pressed.text("rhythm")
-        if rhythm == "off":
-            await checkins.set_plan(user.id, Rhythm.OFF, time(20, 0))
-            await say(update, context, "checkins.plan_off")
-        elif rhythm == "daily":
-            await _time_buttons(update, context, "daily", 0)
-        else:
-            await say(
-                update,
-                context,
-                "checkins.choose_day",
-                reply_markup=buttons(
-                    [
-                        [
-                            button(day, callbacks.CHECKIN_DAY, i)
-                            for i, day in enumerate(context.texts.weekdays(lang))
-                        ]
-                    ]
-                ),
-            )
-    elif pressed.kind is callbacks.CHECKIN_DAY:
-        await _time_buttons(update, context, "weekly", pressed.number("day"))
-    elif pressed.kind is callbacks.CHECKIN_TIME:
-        hm = pressed.text("time")
-        at = time(int(hm[:2]), int(hm[2:]))
-        rhythm = Rhythm(pressed.text("rhythm"))
-        plan = await checkins.set_plan(user.id, rhythm, at, pressed.number("day"))
-        profile = await context.services.members.profile(user.id)
-        zone = (profile.timezone if profile else None) or "UTC"
-        when = context.texts.moment(lang, to_local(plan.next_at, zone)) if plan.next_at else "—"
-        await say(update, context, "checkins.plan_set", time=when, timezone=zone)
-    elif pressed.text("answer") == "yes":
-        await checkins.request_talk(user.id)
+    hm = pressed.text("time")
+    at = time(int(hm[:2]), int(hm[2:]))
+    rhythm = Rhythm(pressed.text("rhythm"))
+    plan = await context.services.checkins.set_plan(user.id, rhythm, at, pressed.number("day"))
+    profile = await context.services.members.profile(user.id)
+    zone = (profile.timezone if profile else None) or "UTC"
+    when = context.texts.moment(lang, to_local(plan.next_at, zone)) if plan.next_at else "—"
+    await say(update, context, "checkins.plan_set", time=when, timezone=zone)
+
+
+async def on_talk(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
+    if pressed.text("answer") == "yes":
+        await context.services.checkins.request_talk(user.id)
         wake_delivery(context)
         await say(update, context, "checkins.talk_requested")
     else:
         await say(update, context, "checkins.talk_declined")
 
 
-@edge
 async def on_mood(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
-    await settle_query(update)
     answer = await context.services.checkins.answer(
         user.id, pressed.number("prompt"), pressed.number("mood")
     )
@@ -144,12 +145,17 @@ async def on_mood(update: Update, context: BotContext, pressed: Decoded) -> None
         )
 
 
-async def on_checkin_note(update: Update, context: BotContext, text: str) -> None:
+async def answer_note(update: Update, context: BotContext, profile: Profile, text: str) -> None:
     user = update.effective_user
     assert user is not None
     await context.services.checkins.add_note(user.id, text)
     await context.services.members.set_flow(user.id, None, None)
     await say(update, context, "checkins.noted")
+
+
+async def skip_note(update: Update, context: BotContext, profile: Profile) -> None:
+    await context.services.members.set_flow(profile.telegram_id, None, None)
+    await say(update, context, "common.cancelled")
 
 
 @edge
@@ -203,14 +209,20 @@ async def group_mood(update: Update, context: BotContext) -> None:
             )
 
 
+TEXT_STEPS = TextSteps(TextStep(Awaiting.CHECKIN_NOTE, answer_note, skip=skip_note))
+BUTTON_STEPS = ButtonSteps(
+    ButtonStep(callbacks.CHECKIN_RHYTHM, on_rhythm),
+    ButtonStep(callbacks.CHECKIN_DAY, on_day),
+    ButtonStep(callbacks.CHECKIN_TIME, on_time),
+    ButtonStep(callbacks.CHECKIN_TALK, on_talk),
+    ButtonStep(callbacks.MOOD, on_mood),
+)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("checkin", checkin_menu, filters=private))
     application.add_handler(CommandHandler("mood", mood_chart, filters=private))
     application.add_handler(CommandHandler("groupmood", group_mood, filters=private))
-    checkin_buttons = [
-        callbacks.CHECKIN_RHYTHM, callbacks.CHECKIN_DAY, callbacks.CHECKIN_TIME,
-        callbacks.CHECKIN_TALK,
-    ]  # fmt: skip
-    application.add_handler(Buttons(checkin_buttons, on_checkin_button))
-    application.add_handler(Buttons([callbacks.MOOD], on_mood))
+    application.add_handler(BUTTON_STEPS)
+    text_steps(application).include(TEXT_STEPS)

@@ -22,8 +22,8 @@ from bot.core.handling import answered_queries
 from bot.core.profile import language_from_telegram
 from bot.core.roles import Role
 from bot.handlers.commands import may_use
-from bot.services.errors import NotAllowed, ServiceError
-from bot.services.members import Profile
+from bot.services.errors import NeedsOnboarding, NotAllowed, ServiceError
+from bot.services.members import Profile, Step
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,16 @@ async def profile_at_start(update: Update, context: BotContext) -> Profile | Non
             assert user is not None
             await context.services.members.mark_reachable(user.id)
     return context.profile_at_start
+
+
+async def onboarded_profile(update: Update, context: BotContext) -> Profile:
+    """The person's profile as it is now; refused kindly until they have finished onboarding."""
+    user = update.effective_user
+    assert user is not None
+    profile = await context.services.members.profile(user.id)
+    if profile is None or profile.step != Step.DONE:
+        raise NeedsOnboarding
+    return profile
 
 
 async def language(update: Update, context: BotContext) -> str:

@@ -13,8 +13,8 @@ from bot.core import callbacks
 from bot.core.callbacks import Decoded
 from bot.core.invites import invite_link
 from bot.core.profile import GROUP_NAME_MAX, GROUP_NAME_MIN
+from bot.core.roles import GroupRole
 from bot.handlers.common import (
-    Buttons,
     button,
     buttons,
     edge,
@@ -25,9 +25,10 @@ from bot.handlers.common import (
     settle_query,
     wake_delivery,
 )
+from bot.handlers.steps import ButtonStep, ButtonSteps, Settle, TextStep, TextSteps, text_steps
 from bot.services.errors import NeedsOnboarding
 from bot.services.groups import GroupInfo
-from bot.services.members import Awaiting
+from bot.services.members import Awaiting, Profile, Step
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ async def new_group(update: Update, context: BotContext) -> None:
         await create_group_named(update, context, name)
         return
     profile = await context.services.members.profile(user.id)
-    if profile is None or profile.step != "done":
+    if profile is None or profile.step != Step.DONE:
         raise NeedsOnboarding
     await context.services.members.expect(user.id, Awaiting.GROUP_NAME)
     await say(update, context, "groups.ask_name", min=GROUP_NAME_MIN, max=GROUP_NAME_MAX)
@@ -71,7 +72,11 @@ async def list_groups(update: Update, context: BotContext) -> None:
     t = context.texts.t
     lines = [t(lang, "groups.list_header")]
     for group in groups:
-        key = "groups.list_item_facilitator" if group.role == "facilitator" else "groups.list_item"
+        key = (
+            "groups.list_item_facilitator"
+            if group.role == GroupRole.FACILITATOR
+            else "groups.list_item"
+        )
         lines.append(t(lang, key, group=group.name))
     chat = update.effective_chat
     assert chat is not None
@@ -156,28 +161,29 @@ async def _link_chat(update: Update, context: BotContext, group_id: int) -> None
     await say(update, context, key, group=result.group_name)
 
 
-@edge
-async def on_link_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_link(update: Update, context: BotContext, pressed: Decoded) -> None:
     """In the group chat: anyone there can press; only the group's facilitator's press counts
     (anyone else's is answered in the press's notice, nothing is said in the chat)."""
     await _link_chat(update, context, pressed.number("group"))
     await settle_query(update)
 
 
-@edge
-async def on_group_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_invite(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _show_invite(update, context, pressed.number("group"))
+
+
+async def on_rotate(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
-    group_id = pressed.number("group")
-    await settle_query(update, keep_buttons=pressed.kind is callbacks.GROUP_INVITE)
-    if pressed.kind is callbacks.GROUP_INVITE:
-        await _show_invite(update, context, group_id)
-    elif pressed.kind is callbacks.GROUP_ROTATE:
-        group = await context.services.groups.rotate_invite(user.id, group_id)
-        await say(update, context, "groups.rotated", group=group.name, link=_link(context, group))
-    else:
-        name = await context.services.groups.leave(user.id, group_id)
-        await say(update, context, "groups.left", group=name)
+    group = await context.services.groups.rotate_invite(user.id, pressed.number("group"))
+    await say(update, context, "groups.rotated", group=group.name, link=_link(context, group))
+
+
+async def on_leave(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
+    name = await context.services.groups.leave(user.id, pressed.number("group"))
+    await say(update, context, "groups.left", group=name)
 
 
 async def on_bot_membership(update: Update, context: BotContext) -> None:
@@ -194,6 +200,21 @@ async def on_bot_membership(update: Update, context: BotContext) -> None:
         wake_delivery(context)
 
 
+async def answer_group_name(
+    update: Update, context: BotContext, profile: Profile, text: str
+) -> None:
+    await create_group_named(update, context, text)
+
+
+TEXT_STEPS = TextSteps(TextStep(Awaiting.GROUP_NAME, answer_group_name))
+BUTTON_STEPS = ButtonSteps(
+    ButtonStep(callbacks.GROUP_INVITE, on_invite, Settle.KEEP_BUTTONS),
+    ButtonStep(callbacks.GROUP_ROTATE, on_rotate),
+    ButtonStep(callbacks.GROUP_LEAVE, on_leave),
+    ButtonStep(callbacks.GROUP_LINK, on_link, Settle.BY_HANDLER),  # answered once it is linked
+)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     groups_only = filters.ChatType.GROUPS
@@ -202,7 +223,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("invite", invite, filters=private))
     application.add_handler(CommandHandler("leave", leave, filters=private))
     application.add_handler(CommandHandler("link", link, filters=groups_only))
-    private_buttons = [callbacks.GROUP_INVITE, callbacks.GROUP_ROTATE, callbacks.GROUP_LEAVE]
-    application.add_handler(Buttons(private_buttons, on_group_button))
-    application.add_handler(Buttons([callbacks.GROUP_LINK], on_link_button))
+    application.add_handler(BUTTON_STEPS)
     application.add_handler(ChatMemberHandler(on_bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    text_steps(application).include(TEXT_STEPS)

@@ -11,17 +11,16 @@ from bot.core.callbacks import Decoded
 from bot.core.invites import code_from_start_payload
 from bot.core.profile import NAME_MAX, NAME_MIN, TIMEZONE_REGIONS
 from bot.handlers.common import (
-    Buttons,
     app_language,
     button,
     buttons,
     edge,
     language,
     say,
-    settle_query,
 )
+from bot.handlers.steps import ButtonStep, ButtonSteps, TextStep, TextSteps, text_steps
 from bot.services.groups import JoinResult
-from bot.services.members import Profile, Progress, Step
+from bot.services.members import Awaiting, Profile, Progress, Step
 
 # The consent question is on screen (and the invite it carries), kept in this process's
 # memory only: nothing is stored about a person before they agree.
@@ -176,16 +175,17 @@ async def start(update: Update, context: BotContext) -> None:
     await continue_onboarding(update, context, Progress(profile))
 
 
-@edge
-async def on_consent(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_decline(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
-    await settle_query(update)
-    if pressed.kind is callbacks.CONSENT_NO:
-        await context.services.members.decline_consent(user.id)
-        _memory(context).pop(CONSENT_PENDING, None)
-        await say(update, context, "onboarding.declined")
-        return
+    await context.services.members.decline_consent(user.id)
+    _memory(context).pop(CONSENT_PENDING, None)
+    await say(update, context, "onboarding.declined")
+
+
+async def on_accept(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
     code = pressed.maybe_text("invite")
     # Their Telegram app's language if the catalogue has it, else the organisation's.
     progress = await context.services.members.accept_consent(
@@ -195,16 +195,17 @@ async def on_consent(update: Update, context: BotContext, pressed: Decoded) -> N
     await continue_onboarding(update, context, progress)
 
 
-@edge
-async def on_timezone_button(update: Update, context: BotContext, pressed: Decoded) -> None:
-    await settle_query(update)
-    if pressed.kind is callbacks.TZ_REGION:
-        zones = zone_keyboard(pressed.text("region"))
-        await say(update, context, "onboarding.choose_zone", reply_markup=zones)
-    elif pressed.kind is callbacks.TZ_OTHER:
-        await say(update, context, "region.type_city")
-    else:
-        await apply_timezone(update, context, pressed.text("zone"))
+async def on_region(update: Update, context: BotContext, pressed: Decoded) -> None:
+    zones = zone_keyboard(pressed.text("region"))
+    await say(update, context, "onboarding.choose_zone", reply_markup=zones)
+
+
+async def on_other_region(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await say(update, context, "region.type_city")
+
+
+async def on_zone(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await apply_timezone(update, context, pressed.text("zone"))
 
 
 async def apply_timezone(update: Update, context: BotContext, raw: str) -> None:
@@ -217,21 +218,35 @@ async def apply_timezone(update: Update, context: BotContext, raw: str) -> None:
         await say(update, context, "settings.timezone_changed", timezone=progress.profile.timezone)
 
 
-async def apply_name(update: Update, context: BotContext, raw: str) -> None:
+async def answer_timezone(update: Update, context: BotContext, profile: Profile, text: str) -> None:
+    await apply_timezone(update, context, text)
+
+
+async def answer_name(update: Update, context: BotContext, profile: Profile, text: str) -> None:
     user = update.effective_user
     assert user is not None
-    before = await context.services.members.profile(user.id)
-    progress = await context.services.members.set_display_name(user.id, raw)
-    if before is not None and before.step == Step.DONE:
+    progress = await context.services.members.set_display_name(user.id, text)
+    if profile.step == Step.DONE:  # a change of name from /settings
         await say(update, context, "settings.name_changed", name=progress.profile.display_name)
     else:
         await continue_onboarding(update, context, progress)
 
 
+TEXT_STEPS = TextSteps(
+    TextStep(Awaiting.NAME, answer_name),
+    TextStep(Awaiting.TIMEZONE, answer_timezone),
+)
+BUTTON_STEPS = ButtonSteps(
+    ButtonStep(callbacks.CONSENT_YES, on_accept),
+    ButtonStep(callbacks.CONSENT_NO, on_decline),
+    ButtonStep(callbacks.TZ_REGION, on_region),
+    ButtonStep(callbacks.TZ_OTHER, on_other_region),
+    ButtonStep(callbacks.TZ_ZONE, on_zone),
+)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", start, filters=private))
-    application.add_handler(Buttons([callbacks.CONSENT_YES, callbacks.CONSENT_NO], on_consent))
-    application.add_handler(
-        Buttons([callbacks.TZ_REGION, callbacks.TZ_OTHER, callbacks.TZ_ZONE], on_timezone_button)
-    )
+    application.add_handler(BUTTON_STEPS)
+    text_steps(application).include(TEXT_STEPS)

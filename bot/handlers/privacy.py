@@ -10,16 +10,15 @@ from bot.context import BotContext
 from bot.core import callbacks
 from bot.core.callbacks import Decoded
 from bot.handlers.common import (
-    Buttons,
     button,
     buttons,
     edge,
     language,
     only_for,
     say,
-    settle_query,
 )
 from bot.handlers.menus import publish_commands_for
+from bot.handlers.steps import ButtonStep, ButtonSteps
 from bot.services.privacy import PrivacyService
 
 EXPORT_FILENAME = "my-peerbot-data.json"
@@ -84,40 +83,40 @@ async def _explain_forget(update: Update, context: BotContext) -> None:
     )
 
 
-@edge
-async def on_forget_button(update: Update, context: BotContext, pressed: Decoded) -> None:
-    await settle_query(update)
+async def on_keep(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await say(update, context, "privacy.kept")
+
+
+async def on_forget_continue(update: Update, context: BotContext, pressed: Decoded) -> None:
+    t = context.texts.t
+    lang = await language(update, context)
+    await say(
+        update,
+        context,
+        "privacy.forget_confirm",
+        reply_markup=buttons(
+            [
+                [button(t(lang, "privacy.forget_button"), callbacks.FORGET_CONFIRM)],
+                [button(t(lang, "privacy.keep_button"), callbacks.FORGET_KEEP)],
+            ]
+        ),
+    )
+
+
+async def on_forget_confirm(update: Update, context: BotContext, pressed: Decoded) -> None:
     user_id = _user_id(update)
-    if pressed.kind is callbacks.FORGET_KEEP:
-        await say(update, context, "privacy.kept")
-    elif pressed.kind is callbacks.FORGET_CONTINUE:
-        t = context.texts.t
-        lang = await language(update, context)
-        await say(
-            update,
-            context,
-            "privacy.forget_confirm",
-            reply_markup=buttons(
-                [
-                    [button(t(lang, "privacy.forget_button"), callbacks.FORGET_CONFIRM)],
-                    [button(t(lang, "privacy.keep_button"), callbacks.FORGET_KEEP)],
-                ]
-            ),
-        )
-    else:
-        await context.services.privacy.forget(user_id)
-        await say(update, context, "privacy.forgotten")
-        await publish_commands_for(context, user_id)  # a facilitator's menu goes too
+    await context.services.privacy.forget(user_id)
+    await say(update, context, "privacy.forgotten")
+    await publish_commands_for(context, user_id)  # a facilitator's menu goes too
 
 
 # ---------------------------------------------------------------------------- /settings
-@edge
-async def on_settings_button(update: Update, context: BotContext, pressed: Decoded) -> None:
-    await settle_query(update)
-    if pressed.kind is callbacks.SETTINGS_EXPORT:
-        await _send_export(update, context)
-    else:
-        await _explain_forget(update, context)
+async def on_export(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _send_export(update, context)
+
+
+async def on_forget(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _explain_forget(update, context)
 
 
 # ---------------------------------------------------------------------------- /erase
@@ -155,16 +154,26 @@ async def erase(update: Update, context: BotContext) -> None:
     )
 
 
-@edge
-async def on_erase_button(update: Update, context: BotContext, pressed: Decoded) -> None:
-    await settle_query(update)
-    if pressed.kind is callbacks.ERASE_CANCEL:
-        await say(update, context, "privacy.erase_cancelled")
-        return
+async def on_erase_cancel(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await say(update, context, "privacy.erase_cancelled")
+
+
+async def on_erase_confirm(update: Update, context: BotContext, pressed: Decoded) -> None:
     target = pressed.number("member")
     await context.services.privacy.erase(_user_id(update), target)
     await say(update, context, "privacy.erased", id=target)
     await publish_commands_for(context, target)
+
+
+BUTTON_STEPS = ButtonSteps(
+    ButtonStep(callbacks.FORGET_CONTINUE, on_forget_continue),
+    ButtonStep(callbacks.FORGET_CONFIRM, on_forget_confirm),
+    ButtonStep(callbacks.FORGET_KEEP, on_keep),
+    ButtonStep(callbacks.SETTINGS_EXPORT, on_export),
+    ButtonStep(callbacks.SETTINGS_FORGET, on_forget),
+    ButtonStep(callbacks.ERASE_CONFIRM, on_erase_confirm),
+    ButtonStep(callbacks.ERASE_CANCEL, on_erase_cancel),
+)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -172,15 +181,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("mydata", my_data, filters=private))
     application.add_handler(CommandHandler("forget", forget, filters=private))
     application.add_handler(CommandHandler("erase", erase, filters=private))
-    application.add_handler(
-        Buttons(
-            [callbacks.FORGET_CONTINUE, callbacks.FORGET_CONFIRM, callbacks.FORGET_KEEP],
-            on_forget_button,
-        )
-    )
-    application.add_handler(
-        Buttons([callbacks.SETTINGS_EXPORT, callbacks.SETTINGS_FORGET], on_settings_button)
-    )
-    application.add_handler(
-        Buttons([callbacks.ERASE_CONFIRM, callbacks.ERASE_CANCEL], on_erase_button)
-    )
+    application.add_handler(BUTTON_STEPS)

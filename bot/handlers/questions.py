@@ -14,7 +14,6 @@ from bot.core import callbacks
 from bot.core.callbacks import Decoded
 from bot.core.questions import MAX_QUESTION_CHARS
 from bot.handlers.common import (
-    Buttons,
     answer_query,
     button,
     buttons,
@@ -26,8 +25,9 @@ from bot.handlers.common import (
     settle_query,
     wake_delivery,
 )
+from bot.handlers.steps import ButtonStep, ButtonSteps, Settle, TextStep, TextSteps, text_steps
 from bot.services.errors import NotFound
-from bot.services.members import Profile
+from bot.services.members import Awaiting, Profile
 from bot.services.questions import Decision, QuestionSettings
 
 
@@ -70,9 +70,7 @@ async def _begin(
                   max=MAX_QUESTION_CHARS)  # fmt: skip
 
 
-async def on_question_text(
-    update: Update, context: BotContext, profile: Profile, text: str
-) -> None:
+async def answer_question(update: Update, context: BotContext, profile: Profile, text: str) -> None:
     """The question (or follow-up) as typed: show it back before anything is sent."""
     user = update.effective_user
     assert user is not None
@@ -90,64 +88,77 @@ async def on_question_text(
     )  # fmt: skip
 
 
-@edge
-async def on_ask_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_group(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _begin(update, context, group_id=pressed.number("group"))
+
+
+async def on_follow_up(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _begin(update, context, parent_id=pressed.number("question"))
+
+
+async def on_send(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
-    questions = context.services.questions
-    await settle_query(update)
-    if pressed.kind is callbacks.ASK_GROUP:
-        await _begin(update, context, group_id=pressed.number("group"))
-    elif pressed.kind is callbacks.ASK_FOLLOW_UP:
-        await _begin(update, context, parent_id=pressed.number("question"))
-    elif pressed.kind is callbacks.ASK_SEND:
-        submitted = await questions.submit(user.id, pressed.text("nonce"))
-        wake_delivery(context)
-        if submitted.flagged:
-            key = "questions.submitted_flagged"
-        elif submitted.moderated:
-            key = "questions.submitted_moderated"
-        else:
-            key = "questions.submitted_scheduled"
-        await say(update, context, key, group=submitted.group_name)
+    submitted = await context.services.questions.submit(user.id, pressed.text("nonce"))
+    wake_delivery(context)
+    if submitted.flagged:
+        key = "questions.submitted_flagged"
+    elif submitted.moderated:
+        key = "questions.submitted_moderated"
     else:
-        await questions.cancel(user.id, pressed.text("nonce"))
-        await say(update, context, "common.cancelled")
+        key = "questions.submitted_scheduled"
+    await say(update, context, key, group=submitted.group_name)
 
 
-@edge
-async def on_moderation_button(update: Update, context: BotContext, pressed: Decoded) -> None:
-    """Approve / reject / reject silently / mute (facilitators), and the asker's follow-up."""
+async def on_cancel(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
+    await context.services.questions.cancel(user.id, pressed.text("nonce"))
+    await say(update, context, "common.cancelled")
+
+
+# The moderation card (facilitators) and the asker's follow-up button under an answered question
+async def on_asker_follow_up(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _begin(update, context, parent_id=pressed.number("question"))
+    await answer_query(update)
+
+
+async def on_approve(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
+    decision = await context.services.questions.approve(user.id, pressed.number("question"))
+    await _after_decision(update, context, decision, "questions.approved_done")
+
+
+async def on_reject(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """Ask the facilitator why (the reason goes to the asker), or reject without one."""
     user = update.effective_user
     assert user is not None
     question_id = pressed.number("question")
-    questions = context.services.questions
-    kind = pressed.kind
-    if kind is callbacks.QUESTION_FOLLOW_UP:
-        await _begin(update, context, parent_id=question_id)
-        await answer_query(update)
+    decision = await context.services.questions.ask_reason(user.id, question_id)
+    if decision.already is not None:
+        await _after_decision(update, context, decision, "")
         return
-    if kind is callbacks.QUESTION_APPROVE:
-        decision = await questions.approve(user.id, question_id)
-        done_key = "questions.approved_done"
-    elif kind is callbacks.QUESTION_REJECT:
-        decision = await questions.ask_reason(user.id, question_id)
-        if decision.already is None:
-            await settle_query(update)
-            lang = await language(update, context)
-            await say(update, context, "questions.ask_reason", reply_markup=buttons([[button(
-                context.texts.t(lang, "questions.no_reason_button"),
-                callbacks.QUESTION_REJECT_SILENTLY, question_id,
-            )]]))  # fmt: skip
-            return
-        done_key = ""
-    elif kind is callbacks.QUESTION_REJECT_SILENTLY:
-        decision = await questions.reject(user.id, question_id, None)
-        done_key = "questions.rejected_done"
-    else:
-        decision = await questions.mute_asker(user.id, question_id)
-        done_key = "questions.muted_done"
-    await _after_decision(update, context, decision, done_key)
+    await settle_query(update)
+    lang = await language(update, context)
+    await say(update, context, "questions.ask_reason", reply_markup=buttons([[button(
+        context.texts.t(lang, "questions.no_reason_button"),
+        callbacks.QUESTION_REJECT_SILENTLY, question_id,
+    )]]))  # fmt: skip
+
+
+async def on_reject_silently(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
+    decision = await context.services.questions.reject(user.id, pressed.number("question"), None)
+    await _after_decision(update, context, decision, "questions.rejected_done")
+
+
+async def on_mute_asker(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
+    decision = await context.services.questions.mute_asker(user.id, pressed.number("question"))
+    await _after_decision(update, context, decision, "questions.muted_done")
 
 
 async def _after_decision(
@@ -165,8 +176,8 @@ async def _after_decision(
             await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
-async def on_reject_reason(update: Update, context: BotContext, profile: Profile,
-                           text: str) -> None:  # fmt: skip
+async def answer_reject_reason(update: Update, context: BotContext, profile: Profile,
+                               text: str) -> None:  # fmt: skip
     user = update.effective_user
     assert user is not None
     question_id = profile.draft.get("question")
@@ -213,20 +224,23 @@ async def _render_settings(update: Update, context: BotContext, settings: Questi
     )  # fmt: skip
 
 
-@edge
-async def on_settings_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_settings(update: Update, context: BotContext, pressed: Decoded) -> None:
+    await _show_settings(update, context, pressed.number("group"))
+
+
+async def on_moderation(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
-    group_id = pressed.number("group")
-    questions = context.services.questions
-    await settle_query(update)
-    if pressed.kind is callbacks.QUESTION_SETTINGS:
-        await _show_settings(update, context, group_id)
-        return
-    if pressed.kind is callbacks.QUESTION_MODERATION:
-        settings = await questions.set_moderation(user.id, group_id, pressed.number("on") == 1)
-    else:
-        settings = await questions.unmute_all(user.id, group_id)
+    settings = await context.services.questions.set_moderation(
+        user.id, pressed.number("group"), pressed.number("on") == 1
+    )
+    await _render_settings(update, context, settings)
+
+
+async def on_unmute_all(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
+    settings = await context.services.questions.unmute_all(user.id, pressed.number("group"))
     await _render_settings(update, context, settings)
 
 
@@ -273,23 +287,33 @@ async def on_group_reply(update: Update, context: BotContext) -> None:
     await relay_reply(update, context)  # nothing is said in the group
 
 
+TEXT_STEPS = TextSteps(
+    TextStep(Awaiting.QUESTION_TEXT, answer_question),
+    TextStep(Awaiting.REJECT_REASON, answer_reject_reason),
+)
+BUTTON_STEPS = ButtonSteps(
+    ButtonStep(callbacks.ASK_GROUP, on_group),
+    ButtonStep(callbacks.ASK_FOLLOW_UP, on_follow_up),
+    ButtonStep(callbacks.ASK_SEND, on_send),
+    ButtonStep(callbacks.ASK_CANCEL, on_cancel),
+    # A decision's card keeps its buttons until the decision is made (another reviewer may
+    # have made it first: that is said in the press's notice).
+    ButtonStep(callbacks.QUESTION_APPROVE, on_approve, Settle.BY_HANDLER),
+    ButtonStep(callbacks.QUESTION_REJECT, on_reject, Settle.BY_HANDLER),
+    ButtonStep(callbacks.QUESTION_REJECT_SILENTLY, on_reject_silently, Settle.BY_HANDLER),
+    ButtonStep(callbacks.QUESTION_MUTE_ASKER, on_mute_asker, Settle.BY_HANDLER),
+    ButtonStep(callbacks.QUESTION_FOLLOW_UP, on_asker_follow_up, Settle.BY_HANDLER),
+    ButtonStep(callbacks.QUESTION_SETTINGS, on_settings),
+    ButtonStep(callbacks.QUESTION_MODERATION, on_moderation),
+    ButtonStep(callbacks.QUESTION_UNMUTE_ALL, on_unmute_all),
+)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("ask", ask, filters=private))
     application.add_handler(CommandHandler("questions", question_settings, filters=private))
-    ask_buttons = [
-        callbacks.ASK_GROUP, callbacks.ASK_FOLLOW_UP, callbacks.ASK_SEND, callbacks.ASK_CANCEL
-    ]  # fmt: skip
-    application.add_handler(Buttons(ask_buttons, on_ask_button))
-    moderation_buttons = [
-        callbacks.QUESTION_APPROVE, callbacks.QUESTION_REJECT, callbacks.QUESTION_REJECT_SILENTLY,
-        callbacks.QUESTION_MUTE_ASKER, callbacks.QUESTION_FOLLOW_UP,
-    ]  # fmt: skip
-    application.add_handler(Buttons(moderation_buttons, on_moderation_button))
-    settings_buttons = [
-        callbacks.QUESTION_SETTINGS, callbacks.QUESTION_MODERATION, callbacks.QUESTION_UNMUTE_ALL
-    ]  # fmt: skip
-    application.add_handler(Buttons(settings_buttons, on_settings_button))
+    application.add_handler(BUTTON_STEPS)
     application.add_handler(
         MessageHandler(
             filters.ChatType.GROUPS & filters.REPLY & (filters.TEXT | filters.CAPTION)
@@ -297,3 +321,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
             on_group_reply,
         )
     )  # fmt: skip
+    text_steps(application).include(TEXT_STEPS)

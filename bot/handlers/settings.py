@@ -11,8 +11,9 @@ from bot.context import BotContext
 from bot.core import callbacks
 from bot.core.callbacks import Decoded
 from bot.core.profile import NAME_MAX, NAME_MIN, SUPPORTED_LANGUAGES
-from bot.handlers.common import Buttons, button, buttons, edge, language, say, settle_query
+from bot.handlers.common import button, buttons, edge, language, say
 from bot.handlers.onboarding import region_keyboard
+from bot.handlers.steps import ButtonStep, ButtonSteps
 from bot.services.errors import NeedsOnboarding
 from bot.services.members import Awaiting, Step
 
@@ -45,35 +46,36 @@ async def settings_menu(update: Update, context: BotContext) -> None:
     )
 
 
-@edge
-async def on_settings_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_change_name(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
-    await settle_query(update)
-    members = context.services.members
+    await context.services.members.expect(user.id, Awaiting.NAME)
+    await say(update, context, "settings.ask_name", min=NAME_MIN, max=NAME_MAX)
+
+
+async def on_change_timezone(update: Update, context: BotContext, pressed: Decoded) -> None:
+    user = update.effective_user
+    assert user is not None
     lang = await language(update, context)
-    if pressed.kind is callbacks.SETTINGS_NAME:
-        await members.expect(user.id, Awaiting.NAME)
-        await say(update, context, "settings.ask_name", min=NAME_MIN, max=NAME_MAX)
-    elif pressed.kind is callbacks.SETTINGS_TIMEZONE:
-        await members.expect(user.id, Awaiting.TIMEZONE)
-        await say(
-            update, context, "onboarding.choose_zone", reply_markup=region_keyboard(context, lang)
-        )
-    else:
-        labels = [
-            button(context.texts.t(lang, f"language.{code}"), callbacks.LANGUAGE, code)
-            for code in context.texts.languages
-            if code in SUPPORTED_LANGUAGES
-        ]
-        await say(update, context, "settings.choose_language", reply_markup=buttons([labels]))
+    await context.services.members.expect(user.id, Awaiting.TIMEZONE)
+    await say(
+        update, context, "onboarding.choose_zone", reply_markup=region_keyboard(context, lang)
+    )
 
 
-@edge
-async def on_language_button(update: Update, context: BotContext, pressed: Decoded) -> None:
+async def on_change_language(update: Update, context: BotContext, pressed: Decoded) -> None:
+    lang = await language(update, context)
+    labels = [
+        button(context.texts.t(lang, f"language.{code}"), callbacks.LANGUAGE, code)
+        for code in context.texts.languages
+        if code in SUPPORTED_LANGUAGES
+    ]
+    await say(update, context, "settings.choose_language", reply_markup=buttons([labels]))
+
+
+async def on_language(update: Update, context: BotContext, pressed: Decoded) -> None:
     user = update.effective_user
     assert user is not None
-    await settle_query(update)
     profile = await context.services.members.set_language(user.id, pressed.text("language"))
     # Said in the language just chosen (this update began in the old one).
     chat = update.effective_chat
@@ -85,12 +87,17 @@ async def on_language_button(update: Update, context: BotContext, pressed: Decod
     )
 
 
+# /settings' last two buttons (your data, erase it) are bot/handlers/privacy.py's.
+BUTTON_STEPS = ButtonSteps(
+    ButtonStep(callbacks.SETTINGS_NAME, on_change_name),
+    ButtonStep(callbacks.SETTINGS_TIMEZONE, on_change_timezone),
+    ButtonStep(callbacks.SETTINGS_LANGUAGE, on_change_language),
+    ButtonStep(callbacks.LANGUAGE, on_language),
+)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         CommandHandler("settings", settings_menu, filters=filters.ChatType.PRIVATE)
     )
-    settings_kinds = [
-        callbacks.SETTINGS_NAME, callbacks.SETTINGS_TIMEZONE, callbacks.SETTINGS_LANGUAGE
-    ]  # fmt: skip
-    application.add_handler(Buttons(settings_kinds, on_settings_button))
-    application.add_handler(Buttons([callbacks.LANGUAGE], on_language_button))
+    application.add_handler(BUTTON_STEPS)

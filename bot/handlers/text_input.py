@@ -1,28 +1,24 @@
-"""Free text in a private chat: the answer to whatever the bot last asked, if anything."""
+"""Free text in a private chat: the answer to whatever the bot last asked, if anything, handed
+to the step each feature declared for it (bot.handlers.steps); and /skip, for a step that may
+be skipped."""
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
-from telegram.ext import Application, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.handlers.broadcasts import on_broadcast_text
-from bot.handlers.checkins import on_checkin_note
 from bot.handlers.common import MAX_INPUT_CHARS, edge, profile_at_start, say
-from bot.handlers.groups import create_group_named
-from bot.handlers.meetings import on_meeting_text
-from bot.handlers.onboarding import apply_name, apply_timezone, reask_pending
-from bot.handlers.questions import on_question_text, on_reject_reason, passed_on_as_reply
+from bot.handlers.onboarding import reask_pending
+from bot.handlers.questions import passed_on_as_reply
 from bot.handlers.safety import on_resolution_note
-from bot.services.members import Awaiting
+from bot.handlers.steps import TextStep, TextSteps, text_steps
+from bot.services.errors import NeedsOnboarding
+from bot.services.members import Awaiting, Profile, Step
 
-MEETING_STEPS = (
-    Awaiting.MEETING_TITLE,
-    Awaiting.MEETING_WHEN,
-    Awaiting.MEETING_PLACE,
-    Awaiting.MEETING_EDIT_WHEN,
-    Awaiting.MEETING_EDIT_PLACE,
-)
+log = logging.getLogger(__name__)
 
 
 @edge
@@ -45,24 +41,25 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     if len(text) > MAX_INPUT_CHARS:
         await say(update, context, "common.too_long", max=MAX_INPUT_CHARS)
         return
-    if profile.awaiting is Awaiting.NAME:
-        await apply_name(update, context, text)
-    elif profile.awaiting is Awaiting.TIMEZONE:
-        await apply_timezone(update, context, text)
-    elif profile.awaiting is Awaiting.GROUP_NAME:
-        await create_group_named(update, context, text)
-    elif profile.awaiting in MEETING_STEPS:
-        await on_meeting_text(update, context, profile, text)
-    elif profile.awaiting is Awaiting.RESOLUTION_NOTE:
-        await on_resolution_note(update, context, profile.draft, text)
-    elif profile.awaiting is Awaiting.CHECKIN_NOTE:
-        await on_checkin_note(update, context, text)
-    elif profile.awaiting is Awaiting.QUESTION_TEXT:
-        await on_question_text(update, context, profile, text)
-    elif profile.awaiting is Awaiting.REJECT_REASON:
-        await on_reject_reason(update, context, profile, text)
-    elif profile.awaiting is Awaiting.BROADCAST_TEXT:
-        await on_broadcast_text(update, context, profile)
+    step = text_steps(context.application).get(profile.awaiting)
+    if step is None:  # a feature forgot to register its steps: a bug, not the member's doing
+        log.warning("no step answers %s", profile.awaiting.value)
+        return
+    await step.answer(update, context, profile, text)
+
+
+@edge
+async def skip(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    profile = await context.services.members.profile(user.id)
+    if profile is None or profile.step != Step.DONE:
+        raise NeedsOnboarding
+    step = text_steps(context.application).get(profile.awaiting)
+    if step is None or step.skip is None:
+        await say(update, context, "common.unknown_command")
+        return
+    await step.skip(update, context, profile)
 
 
 @edge
@@ -76,8 +73,20 @@ async def on_private_other(update: Update, context: BotContext) -> None:
     await say(update, context, "common.no_text_expected")
 
 
+async def _resolution_note(
+    update: Update, context: BotContext, profile: Profile, text: str
+) -> None:
+    await on_resolution_note(update, context, profile.draft, text)
+
+
+# bot/handlers/safety.py (another owner's file) does not declare its step yet: its one row.
+SAFETY_STEPS = TextSteps(TextStep(Awaiting.RESOLUTION_NOTE, _resolution_note))
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
+    text_steps(application).include(SAFETY_STEPS)
+    application.add_handler(CommandHandler("skip", skip, filters=private))
     application.add_handler(
         MessageHandler(
             private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, on_private_text
