@@ -3,6 +3,7 @@ every labelled set of the project's own (lexicon alone, and with the learned sec
 its throughput on one core.
 
 .venv/bin/python bench/screening.py [--real DIR] [--repeats 5] [--skip-own] [--model FILE]
+                                   [--sensitivity cautious|balanced|quiet|all] [--no-throughput]
 
 `DIR` (default `../shared/eval/real` beside the repository) holds the real evaluation sets: one
 half of each; the other half is held apart and releases are judged on it. Only figures are
@@ -27,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core.screening import Screener, default_screener, load_lexicons
+from bot.core.screening import Screener, Sensitivity, default_screener, load_lexicons
 from bot.core.screening_model import LearnedStage, Tally, screening_figures, tally_by_group
 
 DATA = ROOT / "tests" / "data"
@@ -146,37 +147,45 @@ def real_sets(directory: Path) -> dict[str, list[dict[str, str]]]:
     return {path.name: _read(path) for path in paths}
 
 
-def table(screener: Screener, sets: dict[str, list[dict[str, str]]]) -> None:
-    """The issue's table rows, today against the target, then each file and source."""
-    screened = [
-        (name, row, screener.screen(row["text"], row["lang"]).level.label)
-        for name, rows in sets.items()
-        for row in rows
-    ]
+def table(screeners: dict[str, Screener], sets: dict[str, list[dict[str, str]]]) -> None:
+    """The issue's table rows at each sensitivity, side by side, against the target; then each
+    file and source at the first sensitivity given."""
+    screened = {
+        setting: [
+            (name, row, screener.screen(row["text"], row["lang"]).level.label)
+            for name, rows in sets.items()
+            for row in rows
+        ]
+        for setting, screener in screeners.items()
+    }
     width = max(len(line.name) for line in TABLE)
-    print(f"{'real set (open half)':<{width}}  {'items':>5}  {'today':>7}  {'target':>9}  met")
+    print(f"{'real set (open half)':<{width}}  {'items':>5}  "
+          + "".join(f"{setting:>14}" for setting in screeners) + f"  {'target':>9}")  # fmt: skip
     for line in TABLE:
-        tally = Tally()
-        for name, row, got in screened:
-            if name in line.files and (not line.labels or row.get("orig_label") in line.labels):
-                tally.add(row["label"], got)
-        value = tally.rates().get(line.figure)
-        if value is None:
-            print(f"{line.name:<{width}}  {'-':>5}  {'-':>7}  (no such items)")
-            continue
-        shown = f"{value:.1%}" if line.at_most else f"{value:.3f}"
+        cells, size = [], 0
+        for results in screened.values():
+            tally = Tally()
+            for name, row, got in results:
+                if name in line.files and (not line.labels or row.get("orig_label") in line.labels):
+                    tally.add(row["label"], got)
+            size, value = tally.size, tally.rates().get(line.figure)
+            if value is None:
+                cells.append(f"{'-':>14}")
+                continue
+            shown = f"{value:.1%}" if line.at_most else f"{value:.3f}"
+            met = value <= line.target if line.at_most else value >= line.target
+            cells.append(f"{shown + ('' if met else ' NO'):>14}")
         target = f"<= {line.target:.1%}" if line.at_most else f">= {line.target:.2f}"
-        met = value <= line.target if line.at_most else value >= line.target
-        print(f"{line.name:<{width}}  {tally.size:>5}  {shown:>7}  {target:>9}  "
-              f"{'yes' if met else 'NO'}")  # fmt: skip
+        print(f"{line.name:<{width}}  {size:>5}  {''.join(cells)}  {target:>9}")
     # Each file, then per original label where there are few (C-SSRS levels), else per source.
+    first, results = next(iter(screened.items()))
     keys = {name: "orig_label" if len({r.get("orig_label") for r in rows}) <= 8 else "source"
             for name, rows in sets.items()}  # fmt: skip
     tallies = tally_by_group(
         ([name, f"{name} / {row.get(keys[name], '-')}"], row["label"], got)
-        for name, row, got in screened
+        for name, row, got in results
     )
-    print()
+    print(f"\n(at {first})")
     from bot.cli import evaluation_table
 
     print(evaluation_table(tallies))
@@ -197,15 +206,26 @@ def main() -> None:
         "--apart DIR`: the shipped one learns from C-SSRS, so its C-SSRS rows are in-sample",
     )  # fmt: skip
     parser.add_argument("--no-throughput", action="store_true", help="figures only")
+    parser.add_argument(
+        "--sensitivity", choices=[*(s.value for s in Sensitivity), "all"], default="all",
+        help="the setting(s) the real sets' table is printed at (default: all, side by side; "
+        "the project's own sets and throughput are at the first)",
+    )  # fmt: skip
     args = parser.parse_args()
     sets = real_sets(args.real)
     screener = default_screener()
     if args.model is not None:
         screener = Screener(load_lexicons(), learned=LearnedStage.load(args.model))
         print(f"(learned stage: {args.model})")
+    settings = (
+        [Sensitivity.BALANCED, Sensitivity.CAUTIOUS, Sensitivity.QUIET]
+        if args.sensitivity == "all"
+        else [Sensitivity(args.sensitivity)]
+    )
+    screener = screener.at(settings[0])
     screeners = {"lexicon alone": Screener(load_lexicons()), "lexicon + learned": screener}
     print(f"== issue 12: the screener on real people's words ({args.real})")
-    table(screener, sets)
+    table({str(setting): screener.at(setting) for setting in settings}, sets)
     if not args.skip_own:
         print("\n== the project's own labelled sets")
         for name, path in SETS:

@@ -147,9 +147,13 @@ class Lexicon:
     # A word to the combinations (their places in `combinations`) whose rarest group holds it:
     # most messages have none, and are ruled out by looking up their words.
     combination_index: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    # The same for rules: a word to the rules (their places in `rules`) that need it, and the
-    # rules any text may match. A clause is searched only with the rules its words allow.
-    rule_index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    # The same for rules: a word to the rules (their places in `rules`) with a phrase whose
+    # rarest part it is, each with the words that phrase's other parts need; and the rules any
+    # text may match. A clause is searched only with the rules its words allow: nearly all
+    # rules any of its words names need another word it does not have.
+    rule_index: dict[str, tuple[tuple[int, tuple[frozenset[str], ...]], ...]] = field(
+        default_factory=dict, repr=False
+    )
     open_rules: frozenset[int] = frozenset()
     # The two indexes' words, as sets: a text's words are intersected with them in C.
     rule_keys: frozenset[str] = frozenset()
@@ -275,7 +279,7 @@ class Lexicon:
                                    bool(rule.get("others_lowerable", lowerable))))  # fmt: skip
             if self.rule_words is not None:
                 self.rule_words = None if phrases.words is None else self.rule_words | phrases.words
-        index: dict[str, list[int]] = {}
+        index: dict[str, dict[tuple[int, tuple[frozenset[str], ...]], None]] = {}
         open_rules: set[int] = set()
         for place, listed_rule in enumerate(self.rules):
             if listed_rule.phrases.scan is None:
@@ -283,9 +287,11 @@ class Lexicon:
             if listed_rule.phrases.words is None:
                 open_rules.add(place)
                 continue
-            for word in listed_rule.phrases.words:
-                index.setdefault(word, []).append(place)
-        self.rule_index = {word: tuple(places) for word, places in index.items()}
+            for phrase in listed_rule.phrases.phrases:
+                assert phrase.needs is not None  # (else the rule's `words` is None)
+                for word in phrase.needs:
+                    index.setdefault(word, {})[(place, phrase.also)] = None
+        self.rule_index = {word: tuple(entries) for word, entries in index.items()}
         self.rule_keys = frozenset(self.rule_index)
         self.combination_keys = frozenset(self.combination_index)
         self.open_rules = frozenset(open_rules)
@@ -294,8 +300,15 @@ class Lexicon:
         """The rules, in order, that `words` do not rule out (the others cannot match)."""
         places = set(self.open_rules)
         index = self.rule_index
-        for word in self.rule_keys.intersection(words):  # (the intersection is done in C)
-            places.update(index[word])
+        present = frozenset(words)
+        for word in self.rule_keys.intersection(present):  # (the intersection is done in C)
+            for place, also in index[word]:
+                if place not in places:
+                    for need in also:
+                        if need.isdisjoint(present):
+                            break
+                    else:  # one of each part's words is here: the phrase may match
+                        places.add(place)
         rules = self.rules
         return [rules[i] for i in sorted(places)]
 

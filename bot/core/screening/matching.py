@@ -4,6 +4,7 @@ a match (the past, someone else, a joke) and what undoes that, then the learned 
 from __future__ import annotations
 
 import copy
+import math
 
 from bot.core.screening.context import (
     LONG_POST,
@@ -95,6 +96,9 @@ class Screener:
             return Screening(Level.NONE)
         if any(m.reason in ("others", "soft") for m in matches):
             matches = _raise_again(matches, where, every, lexicons)
+        stage = self.learned
+        if stage is not None and stage.confirm_urgent > -math.inf:
+            matches = _confirmed(matches, every, stage)
         level = max(m.level for m in matches)
         return Screening(level, tuple(_unique(matches)))
 
@@ -239,6 +243,24 @@ class Screener:
             level = Level.CONCERN if reason else rule.level
             found.append(Match(rule.category, level, hit.group(0).strip(), bool(reason), reason))
         return found
+
+
+def _confirmed(matches: list[Match], every: list[list[str]], stage: LearnedStage) -> list[Match]:
+    """At a quiet sensitivity, the lexicon's urgent matches page only when the learned stage
+    agrees that the message is a crisis (`LearnedStage.confirm_urgent`); else they go to review
+    ("unconfirmed"). What the learned stage itself raised to urgent stands."""
+    if not any(m.level is Level.URGENT and not m.learned for m in matches) or any(
+        m.level is Level.URGENT and m.learned for m in matches
+    ):
+        return matches
+    if stage.judge(every).crisis >= stage.confirm_urgent:
+        return matches
+    return [
+        Match(m.category, Level.CONCERN, m.phrase, True, "unconfirmed", m.learned)
+        if m.level is Level.URGENT
+        else m
+        for m in matches
+    ]
 
 
 # A past or other-person phrase lowers a match only when it is this close to it (in words): it

@@ -29,6 +29,8 @@ class _Phrase:
     parts: tuple[str, ...]  # regex for each token
     first: tuple[str, ...]  # the first token's alternatives, if a match must start with one
     needs: frozenset[str] | None  # words of which a text must hold one (None: any text may match)
+    # The other required parts' words, rarest first: a text must hold one of each, too.
+    also: tuple[frozenset[str], ...] = ()
 
 
 # Words in most messages: poor at ruling a text out. Only which words are looked up first
@@ -86,9 +88,14 @@ def _parse_phrase(phrase: str) -> _Phrase:
                 needed.append(frozenset(max(a.split(" "), key=_rarity) for a in alternatives))
                 if len(parts) == 1:
                     first = alternatives
+
     # Of the required parts, the one most likely to rule a text out.
-    rarest = max(needed, key=lambda words: (min(map(_rarity, words)), -len(words)), default=None)
-    return _Phrase(tuple(parts), tuple(first), rarest)
+    def rarity(words: frozenset[str]) -> tuple[int, int]:
+        return min(map(_rarity, words)), -len(words)
+
+    rarest = max(needed, key=rarity, default=None)
+    also = sorted({n for n in needed if n != rarest}, key=rarity, reverse=True)
+    return _Phrase(tuple(parts), tuple(first), rarest, tuple(also))
 
 
 class LexiconError(ValueError):

@@ -25,7 +25,8 @@ class Match:
     lowered: bool = False
     # Why it was lowered: "past", "others" (someone else), "soft" (a joke, a film, a dream, "i'd
     # never", "makes me want to die"), "no_cue" (the learned stage alone, on a message with no
-    # risk cue: review, not a page); "" if it was not.
+    # risk cue: review, not a page), "unconfirmed" (at a quiet sensitivity, a lexicon match the
+    # learned stage does not score as a crisis: review, not a page); "" if it was not.
     reason: str = ""
     # Found by the learned second stage rather than a lexicon phrase: `phrase` then holds the
     # words that weighed most.
