@@ -273,3 +273,53 @@ async def test_an_up_to_date_database_is_left_alone_and_an_older_one_upgraded(
     assert await schema_revision(db.engine) == ["0008"]
     await upgrade_to_head(db.engine)
     assert await schema_revision(db.engine) == [SCHEMA_HEAD]
+
+
+async def test_a_status_is_stored_as_its_plain_word_and_a_misspelt_one_never_is(
+    db: Database,
+) -> None:
+    """Rows read back carry their status as the enum member (stored as the same word older
+    versions wrote); a status the bot does not know is refused before it reaches the
+    database, where it would leave the row stuck forever."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import StatementError
+
+    from bot.core.statuses import OutboxStatus
+    from bot.storage.models import Outbox, utcnow
+
+    async with db.uow() as uow:
+        await uow.outbox.enqueue(key="k", kind="notice", chat_id=1, payload="{}")
+        await uow.commit()
+    async with db.uow() as uow:
+        [claimed] = await uow.outbox.claim(10, utcnow())
+        await uow.commit()
+    async with db.uow(read_only=True) as uow:
+        row = await uow.outbox.get(claimed.id or 0)
+    assert row is not None and row.status is OutboxStatus.SENDING
+    async with db.engine.connect() as conn:
+        raw = (await conn.execute(text("SELECT status FROM outbox"))).scalar_one()
+    assert raw == "sending"
+    with pytest.raises(StatementError):
+        async with db.uow() as uow:
+            await uow.session.execute(update(Outbox).values(status="snet"))
+    async with db.uow(read_only=True) as uow:
+        assert await uow.outbox.counts() == {"sending": 1}
+
+
+async def test_a_chat_is_linked_to_one_group_only(db: Database) -> None:
+    from bot.storage.errors import Conflict
+    from bot.storage.models import PeerGroup
+
+    async with db.uow() as uow:
+        first = await uow.groups.add(PeerGroup(name="Tuesday", invite_code="a"))
+        second = await uow.groups.add(PeerGroup(name="Friday", invite_code="b"))
+        await uow.groups.link_chat(first, -100)
+        await uow.commit()
+    with pytest.raises(Conflict):
+        async with db.uow() as uow:
+            other = await uow.groups.by_id(second.id or 0)
+            assert other is not None
+            await uow.groups.link_chat(other, -100)
+    async with db.uow(read_only=True) as uow:
+        linked = await uow.groups.by_chat_id(-100)
+        assert linked is not None and linked.name == "Tuesday"
