@@ -42,13 +42,10 @@ def features(clauses: Sequence[Sequence[str]]) -> set[str]:
     pieces of words, for typos, were tried: no better on files the model had not seen, and
     slower.)"""
     found: set[str] = set()
-    add = found.add
-    for words in clauses:
-        previous = "^"
-        for word in words:
-            add(word)
-            add(f"{previous} {word}")
-            previous = word
+    for words in clauses:  # (whole lists at a time: fewer Python steps per word)
+        found.update(words)
+        pairs = zip(("^", *words), words, strict=False)  # (the first is one longer)
+        found.update([f"{previous} {word}" for previous, word in pairs])
     return found
 
 
