@@ -50,6 +50,7 @@ def features(clauses: Sequence[Sequence[str]]) -> set[str]:
 
 
 _NOTHING = itertools.repeat(0j)  # what a feature with no weight adds
+_ZERO = itertools.repeat(0.0)  # (the same, for one score)
 
 
 def _evidence_text(feature: str) -> str:
@@ -225,7 +226,7 @@ SENSITIVITIES: dict[str, Shift] = {
 
 def _linear(part: tuple[float, dict[str, float]], found: AbstractSet[str]) -> float:
     bias, weights = part
-    return bias + _scale(len(found)) * sum(weights.get(f, 0.0) for f in found)
+    return bias + _scale(len(found)) * sum(map(weights.get, found, _ZERO))  # (in C)
 
 
 def _scale(count: int) -> float:
