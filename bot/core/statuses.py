@@ -54,8 +54,10 @@ class QuestionStatus(StrEnum):
 
 
 class BroadcastStatus(StrEnum):
-    """An announcement: sending -> done | cancelled."""
+    """An announcement: queueing (its messages are being put in the outbox) -> sending ->
+    done | cancelled."""
 
+    QUEUEING = "queueing"
     SENDING = "sending"
     DONE = "done"
     CANCELLED = "cancelled"
