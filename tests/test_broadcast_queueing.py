@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bot.core.statuses import BroadcastStatus
 from bot.services import Services
-from bot.services.broadcasts import QUEUEING
 from bot.storage.models import Broadcast, Outbox, utcnow
 from bot.storage.uow import Database, OutboxRepository
 
@@ -86,7 +86,7 @@ async def test_an_interrupted_queueing_is_finished_once(
         [sent] = (await uow.session.execute(select(Broadcast))).scalars().all()
     assert (sent.status, sent.total) == ("sending", 7)
     # Finishing it again changes nothing.
-    sent.status = QUEUEING
+    sent.status = BroadcastStatus.QUEUEING
     await broadcasts._queue(sent, *(await _audience_of(broadcasts, group_id)))
     assert await _outbox_chats(db) == list(range(100, 107))
 

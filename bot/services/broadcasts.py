@@ -32,9 +32,8 @@ from bot.storage.uow import ENQUEUE_CHUNK, Database, UnitOfWork
 BROADCAST_PRIORITY = 6  # behind alerts, notices and reminders
 # A send is recorded first, then queued in chunks; one still queueing after this long was
 # interrupted (the process stopped) and is finished by the progress job.
-QUEUEING = "queueing"  # a stored status BroadcastStatus does not list yet
 # A send that Cancel can still stop.
-IN_PROGRESS = (BroadcastStatus.SENDING, QUEUEING)
+IN_PROGRESS = (BroadcastStatus.SENDING, BroadcastStatus.QUEUEING)
 QUEUEING_STALLED = timedelta(minutes=1)
 EVERYONE = "all"
 # How long a finished send may wait for its status message before it is closed without one.
@@ -166,7 +165,7 @@ class BroadcastService:
                     text=html,
                     total=len(recipients),
                     status_chat_id=telegram_id,
-                    status=QUEUEING,
+                    status=BroadcastStatus.QUEUEING,
                 )
             )
             assert broadcast.id is not None
@@ -197,7 +196,7 @@ class BroadcastService:
                 # Locked: a Cancel landing between this check and the insert would otherwise
                 # miss the chunk's rows (cancelling only cancels what is already queued).
                 current = await uow.broadcasts.by_id(broadcast.id, for_update=True)
-                if current is None or current.status != QUEUEING:
+                if current is None or current.status != BroadcastStatus.QUEUEING:
                     broadcast.status = current.status if current else BroadcastStatus.CANCELLED
                     return  # cancelled while it was being queued
                 await uow.outbox.enqueue_keyed(
@@ -207,7 +206,7 @@ class BroadcastService:
                 await uow.commit_independent()  # repeatable: the keys are unique
         async with self.db.uow() as uow:
             current = await uow.broadcasts.by_id(broadcast.id, for_update=True)
-            if current is not None and current.status == QUEUEING:
+            if current is not None and current.status == BroadcastStatus.QUEUEING:
                 current.status = BroadcastStatus.SENDING
                 # What was queued (members may have left or joined before a resumed queueing).
                 current.total = sum((await uow.outbox.counts(batch=f"bc:{broadcast.id}")).values())
@@ -221,7 +220,7 @@ class BroadcastService:
         async with self.db.uow(read_only=True) as uow:
             stalled = [
                 b for b in await uow.broadcasts.unfinished()
-                if b.status == QUEUEING and now - b.created_at > QUEUEING_STALLED
+                if b.status == BroadcastStatus.QUEUEING and now - b.created_at > QUEUEING_STALLED
             ]  # fmt: skip
             work = []
             for broadcast in stalled:

@@ -22,7 +22,7 @@ async def queue_notice(
     **params: object,
 ) -> None:
     """Queue catalogue text `key` for one person, keyed by the audit event that caused it."""
-    await uow.session.flush()  # gives the event its id
+    await uow.flush()  # gives the event its id
     await uow.outbox.enqueue(
         key=f"notice:{event.id}:{telegram_id}",
         kind="notice",

@@ -44,7 +44,7 @@ class QuestionDelivery:
     ) -> None:
         """Approve and queue the post. Numbers follow posting order: a post is never due
         before one approved earlier, so #2 cannot appear before #1. Sees no asker."""
-        await uow.session.refresh(group, with_for_update=True)  # one approval at a time
+        await uow.groups.lock(group)  # one approval at a time
         assert group.id is not None
         latest = await uow.questions.latest_post_at(group.id)
         if latest is not None and latest >= post_at:
@@ -53,7 +53,7 @@ class QuestionDelivery:
         question.post_at = post_at
         if question.parent_id is None:
             question.number = await uow.questions.next_number(group.id)
-        await uow.session.flush()
+        await uow.flush()
         await self._queue_post(uow, question, group)
 
     async def _queue_post(self, uow: UnitOfWork, question: Question, group: PeerGroup) -> None:

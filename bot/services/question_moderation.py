@@ -155,7 +155,7 @@ class QuestionModeration:
         if group is None or not await self._may_manage(uow, actor, group_id):
             raise NotFound
         if lock:
-            await uow.session.refresh(group, with_for_update=True)
+            await uow.groups.lock(group)
         return group
 
     async def _may_manage(self, uow: UnitOfWork, actor: int, group_id: int) -> bool:

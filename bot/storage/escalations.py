@@ -6,17 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Integer, column, func, or_, select, table, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.statuses import EscalationLevel, EscalationStatus, OutboxStatus
 from bot.storage.models import Escalation, EscalationAction, Outbox
-from bot.storage.types import UTCDateTime
-
-# When the member said "That's not what I meant" (migration 0012). Read and written through
-# this lightweight table, so it works whether or not the model declares the column yet.
-_NOT_MEANT = table("escalation", column("id", Integer), column("not_meant_at", UTCDateTime()))
 
 
 class EscalationRepository:
@@ -143,8 +138,8 @@ class EscalationRepository:
         """Record that the member said it was not what they meant; False if already recorded
         (the first time is kept)."""
         stmt = (
-            update(_NOT_MEANT)
-            .where(_NOT_MEANT.c.id == escalation_id, _NOT_MEANT.c.not_meant_at.is_(None))
+            update(Escalation)
+            .where(col(Escalation.id) == escalation_id, col(Escalation.not_meant_at).is_(None))
             .values(not_meant_at=at)
         )
         result = await self.session.execute(stmt)
@@ -155,7 +150,7 @@ class EscalationRepository:
         ids = list(escalation_ids)
         if not ids:
             return {}
-        stmt = select(_NOT_MEANT.c.id, _NOT_MEANT.c.not_meant_at).where(
-            _NOT_MEANT.c.id.in_(ids), _NOT_MEANT.c.not_meant_at.is_not(None)
+        stmt = select(col(Escalation.id), col(Escalation.not_meant_at)).where(
+            col(Escalation.id).in_(ids), col(Escalation.not_meant_at).is_not(None)
         )
-        return {int(i): at for i, at in (await self.session.execute(stmt)).all()}
+        return {i: at for i, at in (await self.session.execute(stmt)).all() if i and at}

@@ -77,6 +77,10 @@ class GroupRepository:
         except IntegrityError:
             raise Conflict("chat already linked") from None
 
+    async def lock(self, group: PeerGroup) -> None:
+        """Hold the group's row until the transaction ends (e.g. one approval at a time)."""
+        await self.session.refresh(group, with_for_update=True)
+
     async def by_chat_id(self, chat_id: int) -> PeerGroup | None:
         stmt = select(PeerGroup).where(col(PeerGroup.chat_id) == chat_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()

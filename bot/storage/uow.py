@@ -156,6 +156,10 @@ class UnitOfWork:
             if self._gate is not None:
                 self._gate.release()
 
+    async def flush(self) -> None:
+        """Write what is pending so far (giving new rows their ids) without committing."""
+        await self.session.flush()
+
     async def commit(self) -> None:
         """Commit this update's feature effects, marking the update done in the same
         transaction (see `bot.core.handling`); outside an update, a plain commit."""

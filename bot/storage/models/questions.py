@@ -90,9 +90,10 @@ class Broadcast(SQLModel, table=True):
     group_id: int | None = Field(default=None, foreign_key="peer_group.id", ondelete="SET NULL")
     author_telegram_id: int = Field(sa_type=BigInteger)
     text: str = Field(sa_type=EncryptedText)
-    # sending -> done | cancelled
-    # Not typed BroadcastStatus yet: the service also stores "queueing", which it does not list.
-    status: str = Field(default=BroadcastStatus.SENDING, sa_type=String(16))
+    # queueing -> sending -> done | cancelled
+    status: BroadcastStatus = Field(
+        default=BroadcastStatus.SENDING, sa_type=EnumText(BroadcastStatus, 16)
+    )
     total: int = Field(default=0)
     status_chat_id: int | None = Field(default=None, sa_type=BigInteger)
     status_message_id: int | None = Field(default=None, sa_type=BigInteger)
