@@ -148,6 +148,31 @@ def test_screen_command_prints_figures_for_a_labelled_file(tmp_path: Path) -> No
     assert refused.returncode == 2 and "bad.jsonl:1" in refused.stderr
 
 
+def test_screen_command_prints_figures_at_each_sensitivity(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    labelled = tmp_path / "ours.jsonl"
+    labelled.write_text(json.dumps({"text": "ugh i want to die, monday again", "lang": "en",
+                                    "label": "none"}) + "\n", encoding="utf-8")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "PEERBOT_SCREEN_SENSITIVITY"}
+    result = subprocess.run(  # noqa: S603 - this interpreter, a file the test wrote
+        [sys.executable, "-m", "bot", "screen", "--eval", str(labelled), "--sensitivity", "all"],
+        capture_output=True, text=True, timeout=60, check=True, env=env,
+    )  # fmt: skip
+    sections = result.stdout.split("sensitivity: ")[1:]
+    paged = {s.split()[0]: next(line.split()[2] for line in s.splitlines()
+                                if line.startswith("ours.jsonl ")) for s in sections}  # fmt: skip
+    # Hyperbole the lexicon finds: paged unless both stages must agree (quiet).
+    assert paged == {"cautious": "100.0%", "balanced": "100.0%", "quiet": "0.0%"}
+    refused = subprocess.run(  # noqa: S603 - the same
+        [sys.executable, "-m", "bot", "screen", "--eval", str(labelled)], capture_output=True,
+        text=True, timeout=60, env={**env, "PEERBOT_SCREEN_SENSITIVITY": "loud"},
+    )  # fmt: skip
+    assert refused.returncode == 2 and "loud" in refused.stderr
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
