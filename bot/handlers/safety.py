@@ -28,7 +28,6 @@ from bot.core.handling import current_ticket
 from bot.core.helplines import helplines
 from bot.core.screening import Level
 from bot.handlers.common import (
-    Buttons,
     answer_query,
     button,
     buttons,
@@ -42,8 +41,9 @@ from bot.handlers.common import (
     tell_presser,
     wake_delivery,
 )
+from bot.handlers.steps import ButtonStep, ButtonSteps, Settle, TextStep, TextSteps, text_steps
 from bot.services.errors import NotFound
-from bot.services.members import Awaiting
+from bot.services.members import Awaiting, Profile
 from bot.services.safety import EscalationView
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,6 @@ def _markup(html: str) -> object:
     return Markup(html)
 
 
-@edge
 async def on_not_meant(update: Update, context: BotContext, pressed: Decoded) -> None:
     """The member's "That's not what I meant": thanked once, kindly; the crisis reply and its
     help lines stay where they are (only the button goes). A second press changes nothing."""
@@ -153,23 +152,27 @@ async def on_not_meant(update: Update, context: BotContext, pressed: Decoded) ->
         await answer_query(update, notice_text(context.texts.t(lang, "safety.not_meant_thanks")))
 
 
-@edge
-async def on_escalation_button(update: Update, context: BotContext, pressed: Decoded) -> None:
-    """Acknowledge / Resolve on an alert (in a coordinator's private chat, or the alert chat):
-    whatever needs saying goes to the presser privately."""
+async def on_acknowledge(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """Acknowledge on an alert (in a coordinator's private chat, or the alert chat): whatever
+    needs saying goes to the presser privately."""
     user = update.effective_user
     assert user is not None
     escalation_id = pressed.number("escalation")
-    safety = context.services.safety
-    if pressed.kind is callbacks.ESCALATION_ACK:
-        view = await safety.acknowledge(user.id, escalation_id)
-        lang = await language(update, context)
-        await tell_presser(update, context, context.texts.t(lang, "safety.ack_done",
-                                                            id=escalation_id))  # fmt: skip
-        await answer_query(update)
-        await _mark_alerts(context, view, "safety.acknowledged", user.first_name, keep_resolve=True)
-        return
-    await safety.check_coordinator(user.id, escalation_id)
+    view = await context.services.safety.acknowledge(user.id, escalation_id)
+    lang = await language(update, context)
+    await tell_presser(update, context, context.texts.t(lang, "safety.ack_done",
+                                                        id=escalation_id))  # fmt: skip
+    await answer_query(update)
+    await _mark_alerts(context, view, "safety.acknowledged", user.first_name, keep_resolve=True)
+
+
+async def on_resolve(update: Update, context: BotContext, pressed: Decoded) -> None:
+    """Resolve on an alert: the presser is asked privately for a note (the next thing they
+    type, `on_resolution_note`)."""
+    user = update.effective_user
+    assert user is not None
+    escalation_id = pressed.number("escalation")
+    await context.services.safety.check_coordinator(user.id, escalation_id)
     await context.services.members.set_flow(
         user.id, Awaiting.RESOLUTION_NOTE, {"escalation": escalation_id}
     )
@@ -178,11 +181,12 @@ async def on_escalation_button(update: Update, context: BotContext, pressed: Dec
     await settle_query(update, keep_buttons=True)
 
 
-async def on_resolution_note(update: Update, context: BotContext, draft: dict[str, object],
-                             text: str) -> None:  # fmt: skip
+async def on_resolution_note(
+    update: Update, context: BotContext, profile: Profile, text: str
+) -> None:
     user = update.effective_user
     assert user is not None
-    escalation_id = draft.get("escalation")
+    escalation_id = profile.draft.get("escalation")
     if not isinstance(escalation_id, int):
         raise NotFound
     view = await context.services.safety.resolve(user.id, escalation_id, text)
@@ -280,15 +284,21 @@ def _period(args: list[str] | None) -> int | None:
     return None
 
 
+TEXT_STEPS = TextSteps(TextStep(Awaiting.RESOLUTION_NOTE, on_resolution_note))
+BUTTON_STEPS = ButtonSteps(
+    ButtonStep(callbacks.ESCALATION_ACK, on_acknowledge, Settle.BY_HANDLER),
+    ButtonStep(callbacks.ESCALATION_RESOLVE, on_resolve, Settle.BY_HANDLER),
+    ButtonStep(callbacks.ESCALATION_NOT_MEANT, on_not_meant, Settle.BY_HANDLER),
+)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     text_bearing = (filters.TEXT | filters.CAPTION) & (
         filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
     )
     application.add_handler(MessageHandler(text_bearing, gate), group=SAFETY_GROUP)
-    application.add_handler(
-        Buttons([callbacks.ESCALATION_ACK, callbacks.ESCALATION_RESOLVE], on_escalation_button)
-    )
-    application.add_handler(Buttons([callbacks.ESCALATION_NOT_MEANT], on_not_meant))
+    application.add_handler(BUTTON_STEPS)
+    text_steps(application).include(TEXT_STEPS)
     application.add_handler(
         CommandHandler("escalations", list_escalations, filters=filters.ChatType.PRIVATE)
     )

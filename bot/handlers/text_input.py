@@ -13,10 +13,9 @@ from bot.context import BotContext
 from bot.handlers.common import MAX_INPUT_CHARS, edge, profile_at_start, say
 from bot.handlers.onboarding import reask_pending
 from bot.handlers.questions import passed_on_as_reply
-from bot.handlers.safety import on_resolution_note
-from bot.handlers.steps import TextStep, TextSteps, text_steps
+from bot.handlers.steps import text_steps
 from bot.services.errors import NeedsOnboarding
-from bot.services.members import Awaiting, Profile, Step
+from bot.services.members import Step
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +72,8 @@ async def on_private_other(update: Update, context: BotContext) -> None:
     await say(update, context, "common.no_text_expected")
 
 
-async def _resolution_note(
-    update: Update, context: BotContext, profile: Profile, text: str
-) -> None:
-    await on_resolution_note(update, context, profile.draft, text)
-
-
-# bot/handlers/safety.py (another owner's file) does not declare its step yet: its one row.
-SAFETY_STEPS = TextSteps(TextStep(Awaiting.RESOLUTION_NOTE, _resolution_note))
-
-
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
-    text_steps(application).include(SAFETY_STEPS)
     application.add_handler(CommandHandler("skip", skip, filters=private))
     application.add_handler(
         MessageHandler(
