@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.screening import Level, Screener, default_screener, load_lexicons
+from bot.core.screening import Level, Screener, Sensitivity, default_screener, load_lexicons
 from bot.core.screening_model import screening_figures
 
 EVAL_SET = Path(__file__).parent / "data" / "screening_eval.jsonl"
@@ -670,3 +670,18 @@ def test_an_apostrophe_typed_as_a_space_is_joined(text: str, words: list[str]) -
     from bot.core.screening import normalise_words
 
     assert normalise_words(text) == words
+
+
+@pytest.mark.parametrize("sensitivity", list(Sensitivity))
+@pytest.mark.parametrize("text", ["tonight", "esta noche", "sí", "yes", "I have", "ok tonight"])
+def test_a_word_or_two_alone_pages_no_one(text: str, sensitivity: Sensitivity) -> None:
+    # The learned stage once paged for "tonight" on its own: one word's weight, no evidence.
+    # (Such a reply right after the member's own concern is screened with it: safety_context.)
+    assert default_screener().at(sensitivity).screen(text, "en").level is Level.NONE
+    assert default_screener().at(sensitivity).screen(text, "es").level is Level.NONE
+
+
+@pytest.mark.parametrize("sensitivity", list(Sensitivity))
+def test_a_short_message_with_a_crisis_phrase_still_pages(sensitivity: Sensitivity) -> None:
+    for text in ("kill myself", "me quiero morir", "goodbye forever"):
+        assert default_screener().at(sensitivity).screen(text).level is not Level.NONE, text

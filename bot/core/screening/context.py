@@ -88,6 +88,11 @@ MESSAGE_SCOPE = 3
 CONTEXT_CLAUSES = 2
 # A message of more clauses than this is a long post (`Screener._learned`).
 LONG_POST = 8
+# The learned stage judges only messages of at least this many words. On one or two words
+# ("tonight", "sí", "yes") its score is the weight of a single word it met in crisis posts, not
+# evidence a person can see; a short reply right after the member's own concern is screened
+# together with that concern (bot.core.safety_context), which is where such words matter.
+LEARNED_MIN_WORDS = 3
 
 
 def _raise_again(

@@ -7,6 +7,7 @@ import copy
 import math
 
 from bot.core.screening.context import (
+    LEARNED_MIN_WORDS,
     LONG_POST,
     MESSAGE_SCOPE,
     _any,
@@ -88,7 +89,11 @@ class Screener:
             for lexicon in lexicons:
                 if lexicon.combinations:
                     matches += self._combinations(every, everything, lexicon)
-        if self.learned is not None and not any(m.level is Level.URGENT for m in matches):
+        if (
+            self.learned is not None
+            and not any(m.level is Level.URGENT for m in matches)
+            and sum(map(len, every)) >= LEARNED_MIN_WORDS
+        ):
             learned = self._learned(every, self.learned, matches, lexicons)
             if learned is not None:
                 matches.append(learned)
