@@ -88,6 +88,7 @@ def open_services(settings: Settings, db: Database) -> Services:
         alert_chat_id=settings.alert_chat_id,
         realert_after=settings.realert_after,
         question_delay=settings.question_delay,
+        sensitivity=settings.screen_sensitivity,
         privacy=PrivacyPolicy(
             safety_record_days=settings.safety_record_days,
             checkin_note_days=settings.keep_checkin_notes_days,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.core.schedule import DEFAULT_REMINDER_OFFSETS
-from bot.core.screening import default_screener
+from bot.core.screening import Sensitivity, default_screener
 from bot.locales import catalogue
 from bot.services.broadcasts import BroadcastService
 from bot.services.checkins import CheckinService
@@ -47,8 +47,9 @@ class Services:
         realert_after: timedelta = timedelta(minutes=5),
         question_delay: tuple[int, int] = (60, 300),
         privacy: PrivacyPolicy | None = None,
+        sensitivity: Sensitivity = Sensitivity.BALANCED,
     ) -> Services:
-        screener = default_screener(_beside_database(db))
+        screener = default_screener(_beside_database(db), sensitivity=sensitivity)
         return cls(
             members=MemberService(db, coordinators),
             groups=GroupService(db, coordinators, catalogue()),

@@ -218,3 +218,29 @@ async def test_a_short_yes_right_after_a_members_concern_pages_once(
     await cora.says("/escalations")
     shown = await cora.sees("The safety path")
     assert "Escalations: 1 (urgent: 1, concern: 0)" in shown  # raised, not a second one
+
+
+@pytest.mark.parametrize(("sensitivity", "paged"), [("balanced", True), ("quiet", False)])
+async def test_the_organisations_sensitivity_decides_what_pages(
+    tg: FakeBotApi, start_bot: BotStarter, sensitivity: str, paged: bool
+) -> None:
+    # Hyperbole with a crisis phrase: balanced pages for it; quiet (the model does not agree
+    # it is a crisis) sends it to review, so nobody is paged and no help lines are sent.
+    await start_bot(PEERBOT_SCREEN_SENSITIVITY=sensitivity)
+    cora = tg.person("Cora", user_id=COORDINATOR_ID)
+    await onboard(cora, "Cora")
+    ann = tg.person("Ann")
+    await onboard(ann, "Annie", city="London")
+    await ann.says("ready to end it all... the semester I mean 🎓")
+    if paged:
+        await ann.sees("glad you told us")
+        await cora.sees("Urgent — someone may be in danger")
+    else:
+        await ann.sees("Thanks for your message")
+    await cora.says("/escalations")
+    shown = await cora.sees("The safety path")
+    level = "urgent: 1, concern: 0" if paged else "urgent: 0, concern: 1"
+    assert f"Escalations: 1 ({level})" in shown
+    helped = [m for m in tg.sent_messages(ann.user.id) if "glad you told us" in m["text"]]
+    pages = [m for m in tg.sent_messages(cora.user.id) if "may be in danger" in m["text"]]
+    assert bool(helped) is paged and bool(pages) is paged
