@@ -94,8 +94,8 @@ def run_bot(args: list[str]) -> int:
 
 def lint() -> int:
     checks = [
-        [str(BIN / "ruff"), "check", "bot", "tests", "bench", "tasks.py"],
-        [str(BIN / "ruff"), "format", "--check", "bot", "tests", "bench", "tasks.py"],
+        [str(BIN / "ruff"), "check", "bot", "training", "tests", "bench", "tasks.py"],
+        [str(BIN / "ruff"), "format", "--check", "bot", "training", "tests", "bench", "tasks.py"],
         [str(BIN / "mypy")],
         [str(BIN / "lint-imports")],
     ]
