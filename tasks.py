@@ -7,6 +7,7 @@ changed, so a fresh machine with only Python 3.11+ and pip needs nothing else.
     python3 tasks.py run     install, apply migrations, run the bot (reads .env); on POSIX
                              this process becomes the bot, so signals reach it directly
     python3 tasks.py test    install with dev tools, then ruff, mypy, import-linter and pytest
+    python3 tasks.py unit    only the unit tier (tests/unit: pure code, seconds), no checks
     python3 tasks.py lint    only the static checks
     python3 tasks.py i18n    the message catalogues (Babel): extract every key from the
                              English catalogue into a template, update each language's .po
@@ -149,10 +150,13 @@ def main(argv: list[str]) -> int:
         workers = [] if any(a.startswith("-n") for a in rest) else ["-n", "2"]
         tests = run([str(PYTHON), "-m", "pytest", *workers, *rest])
         return tests or status
+    if command == "unit":
+        ensure_env(dev=True)
+        return run([str(PYTHON), "-m", "pytest", "-n", "2", "tests/unit", *rest])
     if command == "i18n":
         ensure_env(dev=True)
         return i18n(rest)
-    sys.exit(f"usage: python3 tasks.py run|test|lint|i18n  (got {command!r})")
+    sys.exit(f"usage: python3 tasks.py run|test|unit|lint|i18n  (got {command!r})")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import pytest
 
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILES = ("compose.yaml", "compose.replicas.yaml")
 UNIT = DEPLOY / "peerbot.service"
@@ -422,6 +422,7 @@ def _ignored(path: str, rules: list[tuple[bool, re.Pattern[str], str]]) -> bool:
     [".env", ".env.local", "peerbot.key", "peerbot.db", "peerbot.db-wal", "peerbot.db-journal",
      "data/peerbot.db", ".venv/bin/python", ".git/config", "tests/test_core.py",
      "tests/data/screening_gate.jsonl", "bench/startup.py", "deploy/compose.yaml",
+     "training/model.py",
      ".pytest_cache/v/cache", ".mypy_cache/3.11/x.json", "bot/__pycache__/cli.cpython-311.pyc",
      "bot/locales/lexicon/__pycache__/peerbot-screener-0.bin", "bot/.env", "bot/peerbot.key",
      "bot/data.db", "peerbot.egg-info/PKG-INFO", ".hypothesis/examples/x"],

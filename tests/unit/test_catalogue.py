@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from bot.core.profile import SUPPORTED_LANGUAGES, language_from_telegram
 from bot.locales import DIRECTORY, Catalogue, Markup, catalogue
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_shipped_languages_are_the_catalogues() -> None:

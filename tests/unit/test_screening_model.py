@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from bot.core.screening_model import FEATURES_VERSION, MODEL_PATH, LearnedStage,
 from training.data import DEFAULT_SHARED, SHARED_FILES, TRAINING_FILES, example
 from training.model import Example, train
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -134,36 +133,6 @@ def test_a_model_made_for_other_features_is_refused(tmp_path: Path) -> None:
         LearnedStage.load(path)
 
 
-def test_the_screen_command_says_what_the_model_found() -> None:
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "screen"], input="i want to die\nhello there\n",
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    out = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [o["level"] for o in out] == ["urgent", "none"]
-    assert out[0]["matches"][0]["learned"] is False
-
-
-def test_the_words_shown_for_a_learned_match_are_the_same_in_every_process() -> None:
-    """Python orders a set differently in each process; what a coordinator sees must not."""
-    import subprocess
-    import sys
-
-    lines = "".join(json.dumps({"text": r["text"], "lang": r["lang"]}) + "\n"
-                    for name in TRAINING_FILES for r in _rows(name))  # fmt: skip
-    outputs = {
-        subprocess.run(
-            [sys.executable, "-m", "bot", "screen", "--jsonl"], input=lines, capture_output=True,
-            text=True, timeout=120, check=True, env={**os.environ, "PYTHONHASHSEED": seed},
-        ).stdout
-        for seed in ("1", "2", "3")
-    }  # fmt: skip
-    assert len(outputs) == 1
-
-
 def test_of_the_real_evaluation_sets_only_c_ssrs_is_learned_from() -> None:
     """The other real sets are for judging the screener only (their README says so)."""
     assert [n for n in SHARED_FILES if n.startswith("eval/")] == [
@@ -176,7 +145,7 @@ def test_of_the_real_evaluation_sets_only_c_ssrs_is_learned_from() -> None:
 def test_the_bot_never_imports_the_training_tools() -> None:
     """Training is not installed with the bot (`training/`, outside `bot/`): nothing in the bot
     may need it."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     offenders = [
         str(path.relative_to(root))
         for path in sorted((root / "bot").rglob("*.py"))

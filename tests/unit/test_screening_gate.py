@@ -15,7 +15,7 @@ import pytest
 from bot.core.screening import default_screener
 from bot.core.screening_model import screening_figures
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 GATE = DATA / "screening_gate.jsonl"
 ORDINARY = DATA / "screening_ordinary.jsonl"
 
