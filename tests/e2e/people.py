@@ -20,6 +20,22 @@ async def onboard(person: Person, name: str, city: str = "London", start: str = 
     await person.sees("You're all set")
 
 
+async def onboard_in_spanish(
+    person: Person, name: str, city: str = "Madrid", start: str = "/start"
+) -> None:
+    """The same, for someone whose Telegram is in Spanish: every step reads in Spanish."""
+    await person.says(start)
+    await person.sees("Te damos la bienvenida")
+    await person.sees("Normas del grupo")
+    await person.sees("Tu privacidad")
+    await person.presses("Acepto")
+    await person.sees("¿Qué nombre quieres que vean")
+    await person.says(name)
+    await person.sees("¿En qué zona horaria estás?")
+    await person.says(city)
+    await person.sees("Ya está todo listo")
+
+
 def invite_code_in(message_text: str) -> str:
     match = re.search(r"start=join_([A-Za-z0-9_-]{16})", message_text)
     assert match, f"no invite link in: {message_text!r}"

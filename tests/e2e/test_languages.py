@@ -14,8 +14,12 @@ from bot import intake
 from bot.locales import catalogue
 from bot.runtime import BotRuntime
 from tests.e2e.conftest import COORDINATOR_ID, BotStarter, ClockAt, MovableClock
-from tests.e2e.people import coordinator_and_facilitator, invite_code_in, onboard
-from tests.tgfake.people import Person
+from tests.e2e.people import (
+    coordinator_and_facilitator,
+    invite_code_in,
+    onboard,
+    onboard_in_spanish,
+)
 from tests.tgfake.server import FakeBotApi
 
 
@@ -31,19 +35,6 @@ def english_default_afterwards() -> Iterator[None]:
     catalogue().set_default_language("en")
 
 
-async def _onboard_in_spanish(person: Person, name: str, start: str, city: str) -> None:
-    await person.says(start)
-    await person.sees("Te damos la bienvenida")
-    await person.sees("Normas del grupo")
-    await person.sees("Tu privacidad")
-    await person.presses("Acepto")
-    await person.sees("¿Qué nombre quieres que vean")
-    await person.says(name)
-    await person.sees("¿En qué zona horaria estás?")
-    await person.says(city)
-    await person.sees("Ya está todo listo")
-
-
 async def test_a_member_whose_telegram_is_in_spanish_does_everything_in_spanish(
     tg: FakeBotApi, start_bot: BotStarter, movable_clock: MovableClock
 ) -> None:
@@ -55,7 +46,7 @@ async def test_a_member_whose_telegram_is_in_spanish_does_everything_in_spanish(
     await fay.presses("Turn moderation off")
 
     lucia = tg.person("Lucía", language_code="es")
-    await _onboard_in_spanish(lucia, "Lucía", f"/start join_{code}", "Madrid")
+    await onboard_in_spanish(lucia, "Lucía", "Madrid", start=f"/start join_{code}")
     await lucia.sees("Te has unido a Círculo")
     await lucia.sees("Lo que puedes hacer")
 
@@ -115,7 +106,7 @@ async def test_a_spanish_speaking_coordinator_reads_alerts_in_spanish(
 ) -> None:
     await start_bot()
     cora = tg.person("Cora", user_id=COORDINATOR_ID, language_code="es-AR")
-    await _onboard_in_spanish(cora, "Cora", "/start", "Buenos Aires")
+    await onboard_in_spanish(cora, "Cora", "Buenos Aires")
     ann = tg.person("Ann")
     await onboard(ann, "Ann")
     await ann.says("i want to kill myself tonight")
@@ -151,7 +142,7 @@ async def test_the_organisations_language_is_used_when_telegrams_is_not_shipped(
 ) -> None:
     await start_bot(PEERBOT_DEFAULT_LANGUAGE="es")
     marie = tg.person("Marie", language_code="fr")
-    await _onboard_in_spanish(marie, "Marie", "/start", "Paris")
+    await onboard_in_spanish(marie, "Marie", "Paris")
     john = tg.person("John", language_code="en-US")
     await onboard(john, "John", city="Chicago")
     await john.says("/help")
@@ -183,7 +174,7 @@ async def test_the_apology_is_in_the_members_language(
     caplog.errors_expected = True  # type: ignore[attr-defined]
     monkeypatch.setattr(intake, "RETRY_DELAYS", (0.05, 0.1))
     lucia = tg.person("Lucía", language_code="es")
-    await _onboard_in_spanish(lucia, "Lucía", "/start", "Madrid")
+    await onboard_in_spanish(lucia, "Lucía", "Madrid")
     members: Any = bot.application.bot_data.services.members
 
     async def broken(*args: Any, **kwargs: Any) -> Any:

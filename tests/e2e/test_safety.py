@@ -8,8 +8,7 @@ import pytest
 
 from bot.core.screening import Level, Screener, load_lexicons
 from tests.e2e.conftest import COORDINATOR_ID, BotStarter, ClockAt, MovableClock
-from tests.e2e.people import invite_code_in, onboard
-from tests.tgfake.people import Person
+from tests.e2e.people import invite_code_in, onboard, onboard_in_spanish
 from tests.tgfake.server import FakeBotApi
 
 
@@ -153,16 +152,6 @@ async def test_429s_and_5xx_delay_the_alert_but_do_not_lose_it(
     await cora.sees("Urgent", timeout=15)
 
 
-async def _onboard_in_spanish(person: Person, name: str, city: str) -> None:
-    await person.says("/start")
-    await person.presses("Acepto")
-    await person.sees("¿Qué nombre quieres que vean")
-    await person.says(name)
-    await person.sees("¿En qué zona horaria estás?")
-    await person.says(city)
-    await person.sees("Ya está todo listo")
-
-
 async def test_a_spanish_member_says_it_was_not_what_they_meant_and_the_coordinator_sees_it(
     tg: FakeBotApi, start_bot: BotStarter
 ) -> None:
@@ -170,7 +159,7 @@ async def test_a_spanish_member_says_it_was_not_what_they_meant_and_the_coordina
     cora = tg.person("Cora", user_id=COORDINATOR_ID)
     await onboard(cora, "Cora")
     lucia = tg.person("Lucía", language_code="es")
-    await _onboard_in_spanish(lucia, "Lucía", "Madrid")
+    await onboard_in_spanish(lucia, "Lucía", "Madrid")
     await lucia.says("a veces pienso en quitarme la vida")
     await lucia.sees("Me alegra de verdad que nos lo hayas contado")
     (reply,) = [m for m in tg.sent_messages(lucia.user.id) if "Me alegra" in m["text"]]
