@@ -158,6 +158,35 @@ def test_fast_searches_answer_as_the_lexicon_patterns_do() -> None:
     assert checked >= len(texts)
 
 
+def test_no_rule_that_matches_is_ruled_out_by_its_words() -> None:
+    """A clause is searched only with the rules its words allow (`Lexicon.candidate_rules`, an
+    index by each phrase's two rarest parts): every rule whose pattern matches must be one."""
+    from bot.core.screening import clauses, normalise_words
+
+    texts = [
+        "i have the pills saved up and tonight is the night",
+        "took all my pills, can't stay awake",
+        "i'm going to take my own life tonight",
+        "tengo las pastillas guardadas y esta noche me voy a matar",
+        "he has a knife and says he will hurt me",
+    ]
+    if EVAL_SET.exists():
+        rows = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines()]
+        texts += [row["text"] for row in rows]
+    matched = 0
+    for lexicon in default_screener().lexicons.values():
+        for text in texts:
+            for clause in clauses(text):
+                words = normalise_words(clause)
+                kept = " ".join(w for w in words if w not in lexicon.fillers) + " "
+                allowed = lexicon.candidate_rules(words)
+                for rule in lexicon.rules:
+                    if rule.regex.search(kept):
+                        assert rule in allowed, (lexicon.language, rule.category)
+                        matched += 1
+    assert matched >= 50  # (the check saw many rules match)
+
+
 @pytest.mark.parametrize(
     "phrase",
     ["want to just die", "(want|) to die", "((a|b)|c) die", "want to (die", "kind of want to die"],

@@ -43,6 +43,24 @@ class Rule:
 
 
 _WordGroup = tuple[frozenset[str], tuple[str, ...]]  # single words; " multi word " items
+# A word's rule entries (`Lexicon.rule_pairs`): the rules it allows alone; per word of a
+# phrase's next rarest part, the rules with the parts their phrase still needs; those words.
+_RulePairs = tuple[
+    tuple[int, ...], dict[str, tuple[tuple[int, tuple[frozenset[str], ...]], ...]], frozenset[str]
+]
+
+
+def _pairs(entries: tuple[tuple[int, tuple[frozenset[str], ...]], ...]) -> _RulePairs:
+    alone: dict[int, None] = {}
+    by_second: dict[str, dict[tuple[int, tuple[frozenset[str], ...]], None]] = {}
+    for place, also in entries:
+        if not also:
+            alone[place] = None
+            continue
+        for second in also[0]:
+            by_second.setdefault(second, {})[(place, also[1:])] = None
+    seconds = {second: tuple(listed) for second, listed in by_second.items()}
+    return tuple(alone), seconds, frozenset(seconds)
 
 
 def _word_group(items: object) -> _WordGroup:
@@ -155,6 +173,10 @@ class Lexicon:
         default_factory=dict, repr=False
     )
     open_rules: frozenset[int] = frozenset()
+    # `rule_index` again, in two steps (what `candidate_rules` uses): a word -> the rules it
+    # allows alone, and its phrases by a word of their next rarest part (each with the parts
+    # still needed). Most phrases need a second word the text lacks: ruled out in C, in bulk.
+    rule_pairs: dict[str, _RulePairs] = field(default_factory=dict, repr=False)
     # The two indexes' words, as sets: a text's words are intersected with them in C.
     rule_keys: frozenset[str] = frozenset()
     combination_keys: frozenset[str] = frozenset()
@@ -292,6 +314,7 @@ class Lexicon:
                 for word in phrase.needs:
                     index.setdefault(word, {})[(place, phrase.also)] = None
         self.rule_index = {word: tuple(entries) for word, entries in index.items()}
+        self.rule_pairs = {word: _pairs(entries) for word, entries in self.rule_index.items()}
         self.rule_keys = frozenset(self.rule_index)
         self.combination_keys = frozenset(self.combination_index)
         self.open_rules = frozenset(open_rules)
@@ -299,16 +322,19 @@ class Lexicon:
     def candidate_rules(self, words: list[str]) -> list[Rule]:
         """The rules, in order, that `words` do not rule out (the others cannot match)."""
         places = set(self.open_rules)
-        index = self.rule_index
+        pairs = self.rule_pairs
         present = frozenset(words)
-        for word in self.rule_keys.intersection(present):  # (the intersection is done in C)
-            for place, also in index[word]:
-                if place not in places:
-                    for need in also:
-                        if need.isdisjoint(present):
-                            break
-                    else:  # one of each part's words is here: the phrase may match
-                        places.add(place)
+        for word in self.rule_keys.intersection(present):  # (the intersections are done in C)
+            alone, by_second, seconds = pairs[word]
+            places.update(alone)
+            for second in seconds.intersection(present):
+                for place, rest in by_second[second]:
+                    if place not in places:
+                        for need in rest:
+                            if need.isdisjoint(present):
+                                break
+                        else:  # one of each part's words is here: the phrase may match
+                            places.add(place)
         rules = self.rules
         return [rules[i] for i in sorted(places)]
 
