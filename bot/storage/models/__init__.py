@@ -9,8 +9,8 @@ with SQLModel's own field arguments (`sa_type`, `primary_key`, `foreign_key`, `o
 `unique`, `index`; NULL follows the annotation, `X | None`), never with `sa_column=Column(...)`.
 What SQLModel has no argument for goes in `sa_column_kwargs` (a key that is not an identity
 column, a server default), and indexes or constraints over several columns in
-`__table_args__`. The migrations (bot/storage/migrations) are the schema: tests/integration/test_storage.py
-compares these classes with them on SQLite and PostgreSQL.
+`__table_args__`. The migrations (bot/storage/migrations) are the schema:
+tests/integration/test_storage.py compares these classes with them on SQLite and PostgreSQL.
 
 Free text is `EncryptedText`; timestamps are UTC (`UTCDateTime`); statuses are the `StrEnum`s
 of bot.core.statuses, stored as their plain strings (`EnumText`, a VARCHAR) and read back as
